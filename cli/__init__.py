@@ -1,0 +1,1 @@
+"""The ``zoo`` command line. Importing it imports neither Keras nor TensorFlow."""

@@ -1,0 +1,25 @@
+"""The ``zoo`` command: a click group whose commands import Keras only when run."""
+
+from __future__ import annotations
+
+import click
+
+from cli.registry_cmds import build_cmd, info_cmd, models_cmd
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="keras-zoo", prog_name="zoo")
+def cli():
+    """keras-zoo: classic deep-learning architectures, trained, tuned and fine-tuned."""
+
+
+for _command in (models_cmd, info_cmd, build_cmd):
+    cli.add_command(_command)
+
+
+def main() -> None:
+    cli(prog_name="zoo")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""``zoo models``, ``zoo info`` and ``zoo build``: the registry from the shell."""
+
+from __future__ import annotations
+
+import click
+
+from cli.params import SHAPE, model_kwargs, user_errors
+
+
+def _shape(shape) -> str:
+    return "x".join(str(d) for d in shape)
+
+
+def _params(n) -> str:
+    if n is None:
+        return "?"
+    return f"{n / 1e6:.2f}M" if n >= 1e5 else f"{n:,}"
+
+
+@click.command("models")
+@click.argument("pattern", required=False)
+@click.option("--family", help="Only this family (e.g. vgg, resnet, resnet_cifar).")
+@click.option("--aliases", is_flag=True, help="Also list aliases.")
+def models_cmd(pattern, family, aliases):
+    """List registered models, optionally matching PATTERN (wildcards, e.g. 'resnet*')."""
+    from zoo.registry import families, get_spec, list_models
+
+    if family and family.lower() not in families():
+        raise click.BadParameter(
+            f"unknown family {family!r}; choose from {', '.join(families())}.", param_hint="--family"
+        )
+    names = list_models(include=pattern, family=family, aliases=aliases)
+    if not names:
+        raise click.ClickException(f"No model matches {pattern!r}. Run `zoo models` to see all.")
+    rows = [("name", "family", "params", "input", "paper")]
+    for n in names:
+        s = get_spec(n)
+        label = n if n == s.name else f"{n} -> {s.name}"
+        rows.append((label, s.family, _params(s.params), _shape(s.input_shape), s.paper))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for i, row in enumerate(rows):
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        if i == 0:
+            click.echo("  ".join("-" * w for w in widths))
+
+
+@click.command("info")
+@click.argument("name")
+@click.option("--input-shape", type=SHAPE, help="Input shape H,W,C (default: the paper's).")
+@click.option("--num-classes", type=click.IntRange(min=1), help="Number of classes.")
+@click.option("--summary/--no-summary", default=True, help="Print the layer summary.")
+def info_cmd(name, input_shape, num_classes, summary):
+    """Show a model's spec, parameter count, FLOPs and layers."""
+    import zoo
+    from zoo.info import human
+
+    with user_errors():
+        info = zoo.model_info(name, **model_kwargs(input_shape, num_classes))
+    model = info.pop("model")
+    click.echo(f"{info['name']}: {info['description']}")
+    click.echo(f"  family:          {info['family']}")
+    click.echo(f"  paper:           {info['paper']}")
+    click.echo(f"  input shape:     {_shape(info['input_shape'])} (minimum {_shape(info['min_input_shape'])})")
+    click.echo(f"  output shape:    {_shape(info['output_shape'])}")
+    click.echo(f"  parameters:      {info['params']:,} ({info['trainable_params']:,} trainable)")
+    click.echo(f"  FLOPs (MACs):    {human(info['flops'])} per image")
+    click.echo(f"  layers:          {info['layers']}")
+    if summary:
+        model.summary(print_fn=lambda line, **_: click.echo(line))
+
+
+@click.command("build")
+@click.argument("name")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Output .keras file.")
+@click.option("--input-shape", type=SHAPE, help="Input shape H,W,C (default: the paper's).")
+@click.option("--num-classes", type=click.IntRange(min=1), help="Number of classes.")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def build_cmd(name, output, input_shape, num_classes, force):
+    """Build an untrained model and save it as a .keras file."""
+    import os
+
+    if not output.endswith(".keras"):
+        raise click.BadParameter(f"{output!r} must end in '.keras'.", param_hint="--output")
+    if os.path.exists(output) and not force:
+        raise click.ClickException(f"{output} exists; pass --force to overwrite it.")
+    import zoo
+    from zoo.saving import save_model
+
+    with user_errors():
+        model = zoo.build_model(name, **model_kwargs(input_shape, num_classes))
+        save_model(model, output)
+    click.echo(f"Saved untrained {model.name} ({model.count_params():,} parameters) to {output}")

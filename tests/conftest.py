@@ -1,0 +1,71 @@
+"""Shared test setup: quiet backend logs, seeded randomness, backend-agnostic gradients."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    import keras
+
+    keras.utils.set_random_seed(1234)
+    yield
+
+
+def gradients(model, x, y):
+    """Gradients of a sparse cross-entropy loss w.r.t. ``model.trainable_variables``.
+
+    Test-only helper: the model code is backend-agnostic, but taking a
+    gradient is backend-specific.
+    """
+    import keras
+
+    backend = keras.backend.backend()
+
+    def loss_of(y_pred):
+        if isinstance(y_pred, (list, tuple)):
+            y_pred = y_pred[0]
+        return keras.ops.mean(keras.losses.sparse_categorical_crossentropy(y, y_pred))
+
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            loss = loss_of(model(x, training=True))
+        grads = tape.gradient(loss, model.trainable_variables)
+        return [None if g is None else np.asarray(g) for g in grads]
+    if backend == "jax":
+        import jax
+
+        trainable = [v.value for v in model.trainable_variables]
+        non_trainable = [v.value for v in model.non_trainable_variables]
+
+        def loss_fn(tv):
+            y_pred, _ = model.stateless_call(tv, non_trainable, x, training=True)
+            return loss_of(y_pred)
+
+        return [np.asarray(g) for g in jax.grad(loss_fn)(trainable)]
+    if backend == "torch":
+        loss = loss_of(model(x, training=True))
+        loss.backward()
+        return [None if v.value.grad is None else v.value.grad.cpu().numpy() for v in model.trainable_variables]
+    pytest.skip(f"no gradient helper for backend {backend}")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """With ZOO_FORBID_TENSORFLOW=1, fail the run if anything imported TensorFlow."""
+    import sys
+
+    if os.environ.get("ZOO_FORBID_TENSORFLOW") == "1" and "tensorflow" in sys.modules:
+        print("\nZOO_FORBID_TENSORFLOW: tensorflow was imported during the run", file=sys.stderr)
+        session.exitstatus = 1

@@ -1,0 +1,89 @@
+"""keras-zoo: the classic architectures of the deep-learning course, in one call.
+
+Example:
+    >>> import zoo
+    >>> zoo.list_models("vgg*")
+    ['vgg11', 'vgg11_lrn', 'vgg13', 'vgg16', 'vgg16_c', 'vgg19']
+    >>> model = zoo.build_model("resnet20", num_classes=10)
+
+Importing ``zoo`` imports no Keras; building a model does.
+"""
+
+from __future__ import annotations
+
+from zoo.registry import ModelSpec, UnknownModelError, get_spec, list_models, register_model
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ModelSpec",
+    "UnknownModelError",
+    "build_model",
+    "get_spec",
+    "list_models",
+    "load_model",
+    "model_info",
+    "register_model",
+]
+
+
+def build_model(name: str, **kwargs):
+    """Builds a registered architecture as a functional ``keras.Model``.
+
+    Args:
+        name: registered name or alias (see ``list_models()``).
+        **kwargs: the builder contract: ``input_shape``, ``num_classes``,
+            ``include_top``, ``pooling``, ``classifier_activation``,
+            ``weights``, ``name``, ``activation``, ``kernel_initializer``,
+            ``batch_norm``, ``dropout``, ``weight_decay``, plus family knobs.
+
+    Returns:
+        An uncompiled ``keras.Model``.
+
+    Raises:
+        UnknownModelError: for an unknown name, suggesting close ones.
+        ValueError: for invalid arguments, e.g. an input below the minimum.
+    """
+    from zoo.registry import get_builder
+
+    return get_builder(name)(**kwargs)
+
+
+def model_info(name: str, **kwargs) -> dict:
+    """Builds the model and describes it.
+
+    Returns:
+        A dict with ``name``, ``family``, ``paper``, ``description``,
+        ``input_shape``, ``min_input_shape``, ``output_shape``, ``params``
+        (total), ``trainable_params``, ``non_trainable_params``, ``flops``
+        (multiply-adds of one forward pass at that input size), ``layers``
+        and the built ``model`` itself.
+    """
+    from zoo import info
+
+    spec = get_spec(name)
+    model = build_model(name, **kwargs)
+    trainable = info.count_params(model.trainable_weights)
+    non_trainable = info.count_params(model.non_trainable_weights)
+    return {
+        "name": spec.name,
+        "family": spec.family,
+        "paper": spec.paper,
+        "description": spec.description,
+        "input_shape": tuple(model.input_shape[1:]),
+        "min_input_shape": spec.min_input_shape,
+        "output_shape": tuple(model.outputs[0].shape[1:]),
+        "params": trainable + non_trainable,
+        "trainable_params": trainable,
+        "non_trainable_params": non_trainable,
+        "flops": info.count_macs(model),
+        "layers": len(model.layers),
+        "model": model,
+    }
+
+
+def load_model(path, *, compile: bool = False):
+    """Loads a ``.keras`` model safely (``safe_mode=True``; other formats refused)."""
+    from zoo.saving import load_model as _load
+
+    return _load(path, compile=compile)

@@ -1,0 +1,92 @@
+"""AlexNet (Krizhevsky, Sutskever & Hinton 2012).
+
+227x227x3 input; five convolutions (11x11/4, 5x5, 3x3, 3x3, 3x3) and three
+dense layers; ReLU; Local Response Normalization after conv1 and conv2;
+overlapping 3x3/2 max-pooling after LRN1, LRN2 and conv5; dropout 0.5 on the
+first two dense layers. ``grouped=True`` (the default) reproduces the two-GPU
+split: conv2, conv4 and conv5 see only their own GPU's half of the channels,
+as grouped convolutions (60,965,224 parameters; 62,378,344 without).
+
+Reference:
+    Krizhevsky, Sutskever & Hinton, "ImageNet Classification with Deep
+    Convolutional Neural Networks", NIPS 2012.
+"""
+
+from __future__ import annotations
+
+from zoo.registry import register_model
+
+PAPER = "Krizhevsky et al. 2012, NIPS"
+
+# (name, filters, kernel, strides, groups when grouped, LRN after, pool after)
+CONVS = (
+    ("conv1", 96, 11, 4, 1, True, True),
+    ("conv2", 256, 5, 1, 2, True, True),
+    ("conv3", 384, 3, 1, 1, False, False),
+    ("conv4", 384, 3, 1, 2, False, False),
+    ("conv5", 256, 3, 1, 2, False, True),
+)
+
+
+@register_model(
+    family="alexnet",
+    input_shape=(227, 227, 3),
+    min_input_shape=(67, 67, 3),
+    paper=PAPER,
+    description="AlexNet: 5 conv + 3 dense, LRN, overlapping pooling, dropout",
+    params=60_965_224,
+)
+def alexnet(**kwargs):
+    """AlexNet; extra arguments ``grouped`` (True) and ``lrn`` (True).
+
+    The smallest input is 67x67: below it the third overlapping pool has
+    nothing to pool.
+
+    Reference:
+        Krizhevsky et al., "ImageNet Classification with Deep Convolutional
+        Neural Networks", NIPS 2012.
+    """
+    import keras
+
+    from zoo import blocks
+    from zoo.layers import LocalResponseNormalization
+
+    o = blocks.image_options(
+        alexnet.spec, kwargs, kernel_initializer="glorot_uniform", dropout=0.5, grouped=True, lrn=True
+    )
+    inputs = keras.Input(o.input_shape, name="input")
+    x = inputs
+    for name, filters, kernel, strides, groups, lrn, pool in CONVS:
+        x = blocks.conv_bn_act(
+            x,
+            filters,
+            kernel,
+            strides=strides,
+            padding="valid" if name == "conv1" else "same",
+            groups=groups if o.grouped else 1,
+            name=name,
+            activation=o.activation,
+            batch_norm=o.batch_norm,
+            kernel_initializer=o.kernel_initializer,
+            weight_decay=o.weight_decay,
+        )
+        if lrn and o.lrn:
+            x = LocalResponseNormalization(depth_radius=2, bias=2.0, alpha=1e-4, beta=0.75, name=f"{name}_lrn")(x)
+        if pool:
+            x = keras.layers.MaxPooling2D(3, strides=2, name=f"{name}_pool")(x)
+    if o.include_top:
+        x = keras.layers.Flatten(name="flatten")(x)
+        for k in (1, 2):
+            x = blocks.dense(
+                x,
+                4096,
+                name=f"fc{k}",
+                activation=o.activation,
+                kernel_initializer=o.kernel_initializer,
+                weight_decay=o.weight_decay,
+                dropout=o.dropout,
+            )
+        x = blocks.predictions(x, o.num_classes, o.classifier_activation, weight_decay=o.weight_decay)
+    else:
+        x = blocks.global_pool(x, o.pooling)
+    return blocks.finalize(inputs, x, name=o.name or "alexnet", weights=o.weights)

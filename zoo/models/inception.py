@@ -1,0 +1,176 @@
+"""GoogLeNet / Inception v1 (Szegedy et al. 2015), Table 1.
+
+The network is a table of Inception modules; one function builds a module
+from its row (#1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj). Max-
+pooling 3x3/2 sits between the stages and Local Response Normalization
+follows conv1's pooling and conv2, as in the paper. ``aux_logits=True`` adds
+the two auxiliary classifiers on inception 4a and 4d: the model then has
+three outputs ``[predictions, aux1, aux2]``, meant to be trained with loss
+weights ``[1, 0.3, 0.3]`` (``AUX_LOSS_WEIGHTS``); ``without_aux(model)``
+returns the inference model that drops them, sharing the weights.
+
+Reference:
+    Szegedy et al., "Going Deeper with Convolutions", CVPR 2015
+    (arXiv:1409.4842).
+"""
+
+from __future__ import annotations
+
+from zoo.registry import register_model
+
+PAPER = "Szegedy et al. 2015, arXiv:1409.4842"
+
+# Table 1: module -> (#1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj).
+MODULES = {
+    "3a": (64, 96, 128, 16, 32, 32),
+    "3b": (128, 128, 192, 32, 96, 64),
+    "4a": (192, 96, 208, 16, 48, 64),
+    "4b": (160, 112, 224, 24, 64, 64),
+    "4c": (128, 128, 256, 24, 64, 64),
+    "4d": (112, 144, 288, 32, 64, 64),
+    "4e": (256, 160, 320, 32, 128, 128),
+    "5a": (256, 160, 320, 32, 128, 128),
+    "5b": (384, 192, 384, 48, 128, 128),
+}
+# Max-pooling 3x3/2 follows these modules.
+POOL_AFTER = ("3b", "4e")
+AUX_AFTER = ("4a", "4d")
+AUX_LOSS_WEIGHTS = (1.0, 0.3, 0.3)
+AUX_MIN_SIZE = 65  # the aux heads' 5x5/3 pooling needs a 5x5 map after 4a.
+
+
+def inception_module(x, row, *, name: str, o):
+    """One Inception module: four parallel branches concatenated on channels."""
+    import keras
+
+    from zoo import blocks
+
+    n1, r3, n3, r5, n5, pp = row
+
+    def conv(t, filters, kernel, suffix):
+        return blocks.conv_bn_act(
+            t,
+            filters,
+            kernel,
+            name=f"{name}_{suffix}",
+            activation=o.activation,
+            batch_norm=o.batch_norm,
+            kernel_initializer=o.kernel_initializer,
+            weight_decay=o.weight_decay,
+        )
+
+    b1 = conv(x, n1, 1, "1x1")
+    b3 = conv(conv(x, r3, 1, "3x3_reduce"), n3, 3, "3x3")
+    b5 = conv(conv(x, r5, 1, "5x5_reduce"), n5, 5, "5x5")
+    bp = keras.layers.MaxPooling2D(3, strides=1, padding="same", name=f"{name}_pool")(x)
+    bp = conv(bp, pp, 1, "pool_proj")
+    return keras.layers.Concatenate(name=f"{name}_concat")([b1, b3, b5, bp])
+
+
+def _aux_head(x, *, name: str, o):
+    import keras
+
+    from zoo import blocks
+
+    x = keras.layers.AveragePooling2D(5, strides=3, name=f"{name}_pool")(x)
+    x = blocks.conv_bn_act(
+        x,
+        128,
+        1,
+        name=f"{name}_conv",
+        activation=o.activation,
+        batch_norm=o.batch_norm,
+        kernel_initializer=o.kernel_initializer,
+        weight_decay=o.weight_decay,
+    )
+    x = keras.layers.Flatten(name=f"{name}_flatten")(x)
+    x = blocks.dense(
+        x,
+        1024,
+        name=f"{name}_fc",
+        activation=o.activation,
+        kernel_initializer=o.kernel_initializer,
+        weight_decay=o.weight_decay,
+        dropout=0.7,
+    )
+    act = None if o.classifier_activation in ("linear", "threshold") else o.classifier_activation
+    return keras.layers.Dense(o.num_classes, activation=act, name=name)(x)
+
+
+@register_model(
+    family="inception",
+    input_shape=(224, 224, 3),
+    min_input_shape=(32, 32, 3),
+    paper=PAPER,
+    description="GoogLeNet (Inception v1), Table 1; optional auxiliary classifiers",
+    aliases=("inception_v1",),
+    params=6_998_552,
+)
+def googlenet(**kwargs):
+    """GoogLeNet; extra argument ``aux_logits`` (False) and ``lrn`` (True).
+
+    Reference:
+        Szegedy et al., "Going Deeper with Convolutions", CVPR 2015.
+    """
+    import keras
+
+    from zoo import blocks
+    from zoo.layers import LocalResponseNormalization
+
+    o = blocks.image_options(
+        googlenet.spec,
+        kwargs,
+        kernel_initializer="glorot_uniform",
+        dropout=0.4,
+        aux_logits=False,
+        lrn=True,
+    )
+    if o.aux_logits and (not o.include_top or min(o.input_shape[:2]) < AUX_MIN_SIZE):
+        raise ValueError(
+            f"googlenet with aux_logits=True needs include_top=True and inputs of at "
+            f"least {AUX_MIN_SIZE}x{AUX_MIN_SIZE}; received input_shape={o.input_shape}, "
+            f"include_top={o.include_top}."
+        )
+    conv = dict(
+        activation=o.activation,
+        batch_norm=o.batch_norm,
+        kernel_initializer=o.kernel_initializer,
+        weight_decay=o.weight_decay,
+    )
+    inputs = keras.Input(o.input_shape, name="input")
+    x = blocks.conv_bn_act(inputs, 64, 7, strides=2, name="conv1", **conv)
+    x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
+    if o.lrn:
+        x = LocalResponseNormalization(name="pool1_lrn")(x)
+    x = blocks.conv_bn_act(x, 64, 1, name="conv2_reduce", **conv)
+    x = blocks.conv_bn_act(x, 192, 3, name="conv2", **conv)
+    if o.lrn:
+        x = LocalResponseNormalization(name="conv2_lrn")(x)
+    x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="pool2")(x)
+    aux = []
+    for key, row in MODULES.items():
+        x = inception_module(x, row, name=f"inception_{key}", o=o)
+        if o.aux_logits and key in AUX_AFTER:
+            aux.append(_aux_head(x, name=f"aux{len(aux) + 1}", o=o))
+        if key in POOL_AFTER:
+            x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name=f"pool{key[0]}")(x)
+    if o.include_top:
+        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        if o.dropout:
+            x = keras.layers.Dropout(o.dropout, name="top_dropout")(x)
+        x = blocks.predictions(x, o.num_classes, o.classifier_activation, weight_decay=o.weight_decay)
+    else:
+        x = blocks.global_pool(x, o.pooling)
+    outputs = [x, *aux] if aux else x
+    return blocks.finalize(inputs, outputs, name=o.name or "googlenet", weights=o.weights)
+
+
+def without_aux(model):
+    """Returns the inference model of a GoogLeNet built with ``aux_logits=True``.
+
+    It shares every weight with ``model`` and has the single ``predictions``
+    output.
+    """
+    import keras
+
+    return keras.Model(model.inputs, model.get_layer("predictions").output, name=model.name)

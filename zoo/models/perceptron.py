@@ -1,0 +1,94 @@
+"""The perceptron and the multilayer perceptron.
+
+Both flatten an input of any rank (an image or a feature vector) and end in
+a dense classifier.
+
+References:
+    Rosenblatt, "The Perceptron: A Probabilistic Model for Information
+    Storage and Organization in the Brain", Psychological Review 65, 1958.
+    Rumelhart, Hinton & Williams, "Learning representations by
+    back-propagating errors", Nature 323, 1986.
+"""
+
+from __future__ import annotations
+
+from zoo.registry import register_model
+
+
+def _flat_input(spec, o):
+    import keras
+
+    inputs = keras.Input(o.input_shape, name="input")
+    x = keras.layers.Flatten(name="flatten")(inputs) if len(o.input_shape) > 1 else inputs
+    return inputs, x
+
+
+@register_model(
+    family="perceptron",
+    input_shape=(28, 28, 1),
+    min_input_shape=(1, 1, 1),
+    paper="Rosenblatt 1958, Psychological Review 65",
+    description="Perceptron: one dense layer with a threshold or sigmoid output",
+    image_model=False,
+    params=785,
+)
+def perceptron(**kwargs):
+    """A single-layer perceptron: one dense layer.
+
+    ``num_classes=1`` (default) gives one binary unit; more gives one unit per
+    class. ``classifier_activation`` is ``"sigmoid"`` (default, smooth),
+    ``"threshold"`` (Rosenblatt's step, trained through a straight-through
+    gradient), ``"softmax"`` or ``None``.
+
+    Reference:
+        Rosenblatt, "The Perceptron", Psychological Review 65, 1958.
+    """
+    from zoo import blocks
+
+    kwargs.setdefault("classifier_activation", "sigmoid")
+    o = blocks.image_options(perceptron.spec, kwargs, num_classes=1, kernel_initializer="glorot_uniform")
+    inputs, x = _flat_input(perceptron.spec, o)
+    x = blocks.predictions(x, o.num_classes, o.classifier_activation, weight_decay=o.weight_decay)
+    return blocks.finalize(inputs, x, name=o.name or "perceptron", weights=o.weights)
+
+
+@register_model(
+    family="mlp",
+    input_shape=(28, 28, 1),
+    min_input_shape=(1, 1, 1),
+    paper="Rumelhart, Hinton & Williams 1986, Nature 323",
+    description="Multilayer perceptron with configurable hidden sizes and activation",
+    image_model=False,
+    params=535_818,
+)
+def mlp(**kwargs):
+    """A multilayer perceptron; extra argument ``hidden_units`` (512, 256).
+
+    Each hidden layer is ``dense{i}`` (+ ``dense{i}_bn`` with ``batch_norm``,
+    + ``dense{i}_dropout`` with ``dropout``).
+
+    Reference:
+        Rumelhart, Hinton & Williams, "Learning representations by
+        back-propagating errors", Nature 323, 1986.
+    """
+    from zoo import blocks
+
+    o = blocks.image_options(mlp.spec, kwargs, num_classes=10, hidden_units=(512, 256))
+    units = tuple(o.hidden_units)
+    if not units or any(not isinstance(u, int) or u <= 0 for u in units):
+        raise ValueError(f"mlp: hidden_units must be positive integers; received {o.hidden_units!r}.")
+    inputs, x = _flat_input(mlp.spec, o)
+    for i, u in enumerate(units, start=1):
+        x = blocks.dense(
+            x,
+            u,
+            name=f"dense{i}",
+            activation=o.activation,
+            batch_norm=o.batch_norm,
+            kernel_initializer=o.kernel_initializer,
+            weight_decay=o.weight_decay,
+            dropout=o.dropout,
+        )
+    if o.include_top:
+        x = blocks.predictions(x, o.num_classes, o.classifier_activation, weight_decay=o.weight_decay)
+    return blocks.finalize(inputs, x, name=o.name or "mlp", weights=o.weights)

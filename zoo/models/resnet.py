@@ -1,0 +1,189 @@
+"""ResNet: the ImageNet depths of Table 1 and the CIFAR-10 depths of Section 4.2.
+
+ImageNet ResNets are ``(block, stage depths)``: basic blocks (two 3x3 convs)
+for 18/34 layers, bottlenecks (1x1, 3x3, 1x1 with 4x expansion) from 50 up;
+projection shortcuts (1x1 conv + BN, "option B") where the shape changes;
+the stride sits on the 3x3 conv (as in torchvision). Convolutions carry no
+bias, so trainable parameter counts equal torchvision's.
+
+CIFAR ResNets have 6n+2 layers: a 3x3 conv with 16 filters, three stages of
+n basic blocks with 16/32/64 filters, global average pooling and a 10-way
+classifier; shortcuts are identities, zero-padded in channels and subsampled
+where the shape changes ("option A"), so they add no parameters.
+
+Reference:
+    He, Zhang, Ren & Sun, "Deep Residual Learning for Image Recognition",
+    CVPR 2016 (arXiv:1512.03385).
+"""
+
+from __future__ import annotations
+
+from zoo.registry import register_model
+
+PAPER = "He et al. 2016, arXiv:1512.03385"
+
+# Table 1: (block type, blocks per stage) for conv2_x .. conv5_x.
+IMAGENET_CONFIGS = {
+    18: ("basic", (2, 2, 2, 2)),
+    34: ("basic", (3, 4, 6, 3)),
+    50: ("bottleneck", (3, 4, 6, 3)),
+    101: ("bottleneck", (3, 4, 23, 3)),
+    152: ("bottleneck", (3, 8, 36, 3)),
+}
+IMAGENET_WIDTHS = (64, 128, 256, 512)
+EXPANSION = {"basic": 1, "bottleneck": 4}
+
+# Total parameters (Keras counts BatchNorm moving statistics too) at 224x224
+# with 1000 classes; trainable counts equal torchvision's.
+IMAGENET_PARAMS = {18: 11_699_112, 34: 21_814_696, 50: 25_610_152, 101: 44_654_504, 152: 60_344_232}
+
+# Section 4.2: depth 6n+2, three stages of n blocks.
+CIFAR_DEPTHS = (20, 32, 44, 56, 110)
+CIFAR_WIDTHS = (16, 32, 64)
+CIFAR_PARAMS = {20: 271_098, 32: 466_426, 44: 661_754, 56: 857_082, 110: 1_736_058}
+
+
+def _unit(x, kind, filters, strides, prefix, shortcut, o):
+    """One residual unit; ``shortcut`` is 'identity', 'projection' or 'pad'."""
+    import keras
+
+    from zoo import blocks
+    from zoo.layers import ChannelPadShortcut
+
+    conv = dict(batch_norm=o.batch_norm, kernel_initializer=o.kernel_initializer, weight_decay=o.weight_decay)
+    act = o.activation
+    out_filters = filters * EXPANSION[kind]
+    if kind == "basic":
+        y = blocks.conv_bn_act(x, filters, 3, strides=strides, name=f"{prefix}_conv1", activation=act, **conv)
+        y = blocks.conv_bn_act(y, filters, 3, name=f"{prefix}_conv2", activation=None, **conv)
+    else:
+        y = blocks.conv_bn_act(x, filters, 1, name=f"{prefix}_conv1", activation=act, **conv)
+        y = blocks.conv_bn_act(y, filters, 3, strides=strides, name=f"{prefix}_conv2", activation=act, **conv)
+        y = blocks.conv_bn_act(y, out_filters, 1, name=f"{prefix}_conv3", activation=None, **conv)
+    if shortcut == "projection":
+        s = blocks.conv_bn_act(
+            x, out_filters, 1, strides=strides, name=f"{prefix}_shortcut", activation=None, **conv
+        )
+    elif shortcut == "pad":
+        s = ChannelPadShortcut(out_filters, strides, name=f"{prefix}_shortcut")(x)
+    else:
+        s = x
+    x = keras.layers.Add(name=f"{prefix}_add")([s, y])
+    return blocks.apply_activation(x, act, f"{prefix}_out")
+
+
+def _head(x, o):
+    import keras
+
+    from zoo import blocks
+
+    if not o.include_top:
+        return blocks.global_pool(x, o.pooling)
+    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    if o.dropout:
+        x = keras.layers.Dropout(o.dropout, name="top_dropout")(x)
+    return blocks.predictions(x, o.num_classes, o.classifier_activation, weight_decay=o.weight_decay)
+
+
+def _stem(inputs, o, kernel_size, strides):
+    from zoo import blocks
+
+    return blocks.conv_bn_act(
+        inputs,
+        16 if kernel_size == 3 else 64,
+        kernel_size,
+        strides=strides,
+        name="conv1",
+        activation=o.activation,
+        batch_norm=o.batch_norm,
+        kernel_initializer=o.kernel_initializer,
+        weight_decay=o.weight_decay,
+    )
+
+
+def _resnet_imagenet(depth, spec, kwargs):
+    import keras
+
+    from zoo import blocks
+
+    o = blocks.image_options(spec, kwargs, num_classes=1000, batch_norm=True)
+    kind, depths = IMAGENET_CONFIGS[depth]
+    inputs = keras.Input(o.input_shape, name="input")
+    x = _stem(inputs, o, 7, 2)
+    x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
+    in_filters = 64
+    for s, (n, filters) in enumerate(zip(depths, IMAGENET_WIDTHS), start=1):
+        for u in range(1, n + 1):
+            strides = 2 if (u == 1 and s > 1) else 1
+            out = filters * EXPANSION[kind]
+            shortcut = "projection" if (strides != 1 or in_filters != out) else "identity"
+            x = _unit(x, kind, filters, strides, f"stage{s}_unit{u}", shortcut, o)
+            in_filters = out
+    x = _head(x, o)
+    return blocks.finalize(inputs, x, name=o.name or spec.name, weights=o.weights)
+
+
+def _resnet_cifar(depth, spec, kwargs):
+    import keras
+
+    from zoo import blocks
+
+    o = blocks.image_options(spec, kwargs, num_classes=10, batch_norm=True)
+    n = (depth - 2) // 6
+    inputs = keras.Input(o.input_shape, name="input")
+    x = _stem(inputs, o, 3, 1)
+    in_filters = 16
+    for s, filters in enumerate(CIFAR_WIDTHS, start=1):
+        for u in range(1, n + 1):
+            strides = 2 if (u == 1 and s > 1) else 1
+            shortcut = "pad" if (strides != 1 or in_filters != filters) else "identity"
+            x = _unit(x, "basic", filters, strides, f"stage{s}_unit{u}", shortcut, o)
+            in_filters = filters
+    x = _head(x, o)
+    return blocks.finalize(inputs, x, name=o.name or spec.name, weights=o.weights)
+
+
+def _register_imagenet(depth):
+    kind, depths = IMAGENET_CONFIGS[depth]
+
+    @register_model(
+        name=f"resnet{depth}",
+        family="resnet",
+        input_shape=(224, 224, 3),
+        min_input_shape=(32, 32, 3),
+        paper=PAPER,
+        description=f"ResNet-{depth} for ImageNet, {kind} blocks {depths}",
+        params=IMAGENET_PARAMS[depth],
+    )
+    def builder(**kwargs):
+        return _resnet_imagenet(depth, builder.spec, kwargs)
+
+    builder.__name__ = f"resnet{depth}"
+    builder.__doc__ = f"ResNet-{depth} (Table 1), {kind} blocks.\n\nReference:\n    {PAPER}"
+    return builder
+
+
+def _register_cifar(depth):
+    n = (depth - 2) // 6
+
+    @register_model(
+        name=f"resnet{depth}",
+        family="resnet_cifar",
+        input_shape=(32, 32, 3),
+        min_input_shape=(8, 8, 3),
+        paper=PAPER,
+        description=f"CIFAR ResNet-{depth} (6n+2, n={n}), option-A shortcuts",
+        params=CIFAR_PARAMS[depth],
+    )
+    def builder(**kwargs):
+        return _resnet_cifar(depth, builder.spec, kwargs)
+
+    builder.__name__ = f"resnet{depth}"
+    builder.__doc__ = f"CIFAR-10 ResNet-{depth} (Section 4.2, n={n}).\n\nReference:\n    {PAPER}"
+    return builder
+
+
+for _depth in IMAGENET_CONFIGS:
+    globals()[f"resnet{_depth}"] = _register_imagenet(_depth)
+for _depth in CIFAR_DEPTHS:
+    globals()[f"resnet{_depth}"] = _register_cifar(_depth)

@@ -1,0 +1,109 @@
+"""Saving and loading models safely: atomic writes, ``.keras`` only, safe mode on.
+
+Model files are programs: only the ``.keras`` format is loaded, always with
+``safe_mode=True``. Saves go to a temporary file in the same folder and are
+renamed into place, so a crash mid-save never destroys the previous file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+REFUSED = {
+    ".h5": "legacy HDF5",
+    ".hdf5": "legacy HDF5",
+    ".pkl": "pickle",
+    ".pickle": "pickle",
+    ".pt": "pickle (PyTorch)",
+    ".pb": "SavedModel",
+}
+HOW_TO_CONVERT = (
+    "Convert it once, in an environment you trust, with "
+    "`keras.models.load_model(old_path).save('model.keras')`."
+)
+
+
+class UnsafeModelError(ValueError):
+    """A model file in a format this toolkit refuses to load."""
+
+
+def _register_custom_objects() -> None:
+    # Importing these registers the zoo's serializable layers and losses.
+    import zoo.layers  # noqa: F401
+
+    try:
+        import zoo.training.losses  # noqa: F401
+    except ImportError:
+        pass
+
+
+def check_model_path(path) -> str:
+    """Returns ``path`` if it names an existing ``.keras`` file, else raises."""
+    path = os.fspath(path)
+    lower = path.lower().rstrip("/\\")
+    if os.path.isdir(path):
+        raise UnsafeModelError(
+            f"{path!r} is a folder (a SavedModel?); only '.keras' files are loaded. "
+            + HOW_TO_CONVERT
+        )
+    for ext, kind in REFUSED.items():
+        if lower.endswith(ext):
+            raise UnsafeModelError(
+                f"{path!r} is a {kind} file, which can run code when loaded; only "
+                f"'.keras' files are loaded (with safe_mode=True). " + HOW_TO_CONVERT
+            )
+    if not lower.endswith(".keras"):
+        raise UnsafeModelError(f"{path!r} is not a '.keras' file; only '.keras' models are loaded.")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"No model file at {path!r}.")
+    return path
+
+
+def load_model(path, *, compile: bool = False):
+    """Loads a ``.keras`` model with ``safe_mode=True``; refuses other formats.
+
+    Raises:
+        UnsafeModelError: for ``.h5``/``.hdf5``, pickles, SavedModel folders
+            and anything not ``.keras``.
+        FileNotFoundError: when the file does not exist.
+    """
+    import keras
+
+    path = check_model_path(path)
+    _register_custom_objects()
+    return keras.saving.load_model(path, compile=compile, safe_mode=True)
+
+
+def atomic_write(path, write_fn, suffix: str = "") -> None:
+    """Calls ``write_fn(tmp_path)`` then renames ``tmp_path`` onto ``path``.
+
+    The temporary file lives in the same folder (same filesystem) and is
+    fsynced before ``os.replace``; it is removed if ``write_fn`` fails.
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=suffix or os.path.splitext(path)[1])
+    os.close(fd)
+    try:
+        write_fn(tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def save_model(model, path) -> None:
+    """Saves ``model`` as ``.keras`` atomically."""
+    path = os.fspath(path)
+    if not path.endswith(".keras"):
+        raise ValueError(f"Models are saved as '.keras' files; received {path!r}.")
+    atomic_write(path, model.save, suffix=".keras")
