@@ -1,0 +1,258 @@
+"""`make_callbacks`: the one factory for a run's callbacks, built from Keras'.
+
+Order of the returned list (it matters: callbacks share one ``logs`` dict per
+epoch, so later ones see what earlier ones wrote):
+
+1. `EpochLRScheduler` (schedule, or the warmup before reduce-on-plateau);
+   writes ``logs["lr"]``.
+2. `ResumableReduceLROnPlateau` (``schedule="plateau"``).
+3. `keras.callbacks.TerminateOnNaN`.
+4. `DoctorCallback` (``doctor=True``); report at ``run_dir/doctor.txt``.
+5. `ResumableEarlyStopping` (``early_stopping=True``).
+6. `keras.callbacks.CSVLogger` at ``run_dir/history.csv``, append mode.
+7. `keras.callbacks.TensorBoard` at ``run_dir/tensorboard`` (TensorFlow
+   backend and ``tensorboard=True`` only).
+8. ``extra``: the caller's callbacks (checkpointing goes here, so it sees the
+   final logs of the epoch, ``lr`` included).
+
+Callbacks with counters expose ``get_state()``/``set_state()``;
+`get_callbacks_state` / `set_callbacks_state` save and restore all of them
+for a resume.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import keras
+
+from zoo.training.doctor import DoctorCallback
+from zoo.training.schedules import (
+    EpochLRScheduler,
+    ResumableReduceLROnPlateau,
+    make_schedule,
+)
+
+__all__ = [
+    "DOCTOR_REPORT",
+    "HISTORY_CSV",
+    "TENSORBOARD_DIR",
+    "ResumableEarlyStopping",
+    "get_callbacks_state",
+    "make_callbacks",
+    "monitor_mode",
+    "set_callbacks_state",
+]
+
+#: File names inside a run directory.
+HISTORY_CSV = "history.csv"
+DOCTOR_REPORT = "doctor.txt"
+TENSORBOARD_DIR = "tensorboard"
+
+
+_MAX_WORDS = ("acc", "auc", "precision", "recall", "f1", "iou", "top_k", "r2")
+_MIN_WORDS = ("loss", "error", "mae", "mse", "hinge", "crossentropy", "perplexity")
+
+
+def monitor_mode(monitor: str) -> str:
+    """Returns ``"min"``/``"max"`` for a monitor name, or ``"auto"``.
+
+    Keras' ``mode="auto"`` only knows ``loss`` and *compiled* metrics and
+    raises for anything else (e.g. ``val_accuracy`` on a model compiled
+    without it); naming the direction here avoids that. Use it for
+    checkpoints too, so every callback agrees.
+    """
+    name = monitor.lower().removeprefix("val_")
+    if any(word in name for word in _MIN_WORDS):
+        return "min"
+    if any(word in name for word in _MAX_WORDS):
+        return "max"
+    return "auto"
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """Keras' `EarlyStopping` whose counters survive a resume.
+
+    Keras resets ``wait``, ``best`` and ``best_epoch`` in ``on_train_begin``;
+    `set_state` values are applied right after that reset. The best weights
+    themselves are not JSON: pass them to `set_state` (e.g. loaded from the
+    best checkpoint) or, without them, Keras falls back to the weights of the
+    first resumed epoch when ``restore_best_weights=True``.
+    """
+
+    _STATE = ("wait", "best", "best_epoch")
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.best_epoch = 0
+        self._pending_state: dict[str, Any] | None = None
+        self._pending_weights: list[Any] | None = None
+
+    def get_state(self) -> dict[str, Any]:
+        """Returns ``{"wait", "best", "best_epoch"}`` as plain Python."""
+        return {
+            "wait": int(self.wait),
+            "best": None if self.best is None else float(self.best),
+            "best_epoch": int(getattr(self, "best_epoch", 0)),
+        }
+
+    def set_state(self, state: Mapping[str, Any], best_weights: list[Any] | None = None) -> None:
+        """Restores `get_state` output (and optionally the best weights)."""
+        missing = [k for k in self._STATE if k not in state]
+        if missing:
+            raise ValueError(f"EarlyStopping state lacks {missing}; received {dict(state)!r}")
+        self._pending_state = {k: state[k] for k in self._STATE}
+        self._pending_weights = best_weights
+        for key, value in self._pending_state.items():
+            setattr(self, key, value)
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self._pending_state is not None:
+            for key, value in self._pending_state.items():
+                setattr(self, key, value)
+            self.best_weights = self._pending_weights
+            self._pending_state = self._pending_weights = None
+
+
+def make_callbacks(
+    config: Any,
+    run_dir: str | os.PathLike | None = None,
+    *,
+    extra: Iterable[keras.callbacks.Callback] = (),
+    num_classes: int | None = None,
+    has_validation: bool | None = None,
+    verbose: int = 1,
+    csv_log: bool = True,
+) -> list[keras.callbacks.Callback]:
+    """Builds the callbacks a `TrainConfig` asks for (see the module doc).
+
+    Args:
+        config: a `TrainConfig`.
+        run_dir: run directory for the CSV log, doctor report and TensorBoard
+            logs (created if missing); ``None`` writes no files.
+        extra: callbacks appended last (e.g. the run's checkpointing).
+        num_classes: for the doctor's ln(C) checks; ignored unless
+            ``config.loss == "categorical_crossentropy"``.
+        has_validation: whether ``fit`` gets validation data; when False, a
+            ``val_`` monitor for early stopping/plateau raises now instead of
+            warning every epoch. ``None`` = unknown, no check.
+        verbose: verbosity of the Keras callbacks and the doctor.
+        csv_log: add Keras' ``CSVLogger`` (append mode) when ``run_dir`` is
+            given; ``zoo.train`` passes False because its run checkpoint
+            writes one continuous history itself, resume included.
+
+    Returns:
+        A new list of new callback instances.
+
+    Raises:
+        ValueError: a ``val_*`` monitor without validation data.
+    """
+    monitor = config.monitor
+    watches = config.early_stopping or config.schedule == "plateau"
+    if watches and has_validation is False and monitor.startswith("val_"):
+        raise ValueError(
+            f"TrainConfig.monitor={monitor!r} needs validation data (used by "
+            f"{'early stopping' if config.early_stopping else 'reduce-on-plateau'}); "
+            "set validation_split > 0, pass validation data, or monitor "
+            f"{monitor[4:]!r}."
+        )
+    if run_dir is not None:
+        run_dir = os.fspath(run_dir)
+        os.makedirs(run_dir, exist_ok=True)
+
+    callbacks: list[keras.callbacks.Callback] = []
+    schedule = make_schedule(config)
+    if config.schedule == "plateau":
+        if schedule is not None:  # warmup first, then plateau takes over
+            callbacks.append(EpochLRScheduler(schedule, until_epoch=config.warmup_epochs))
+        callbacks.append(
+            ResumableReduceLROnPlateau(
+                monitor=monitor,
+                mode=monitor_mode(monitor),
+                factor=config.plateau_factor,
+                patience=config.plateau_patience,
+                cooldown=config.plateau_cooldown,
+                min_delta=config.min_delta,
+                min_lr=config.min_lr,
+                verbose=verbose,
+            )
+        )
+    elif schedule is not None:
+        callbacks.append(EpochLRScheduler(schedule))
+    callbacks.append(keras.callbacks.TerminateOnNaN())
+    if config.doctor:
+        report = None if run_dir is None else os.path.join(run_dir, DOCTOR_REPORT)
+        # the ln(C) checks only hold for softmax crossentropy
+        classes = num_classes if config.loss == "categorical_crossentropy" else None
+        callbacks.append(DoctorCallback(num_classes=classes, report_path=report, verbose=verbose))
+    if config.early_stopping:
+        callbacks.append(
+            ResumableEarlyStopping(
+                monitor=monitor,
+                mode=monitor_mode(monitor),
+                patience=config.patience,
+                min_delta=config.min_delta,
+                restore_best_weights=config.restore_best_weights,
+                verbose=verbose,
+            )
+        )
+    if run_dir is not None:
+        if csv_log:
+            callbacks.append(keras.callbacks.CSVLogger(os.path.join(run_dir, HISTORY_CSV), append=True))
+        if config.tensorboard:
+            if keras.backend.backend() == "tensorflow":
+                callbacks.append(
+                    keras.callbacks.TensorBoard(log_dir=os.path.join(run_dir, TENSORBOARD_DIR))
+                )
+            else:
+                warnings.warn(
+                    "TrainConfig.tensorboard=True is skipped: TensorBoard logging "
+                    "needs the TensorFlow backend; the current backend is "
+                    f"{keras.backend.backend()!r}.",
+                    stacklevel=2,
+                )
+    callbacks.extend(extra)
+    return callbacks
+
+
+def _keys(callbacks: Sequence[Any]) -> list[tuple[str, Any]]:
+    """(unique key, callback) for the callbacks that have state."""
+    seen: dict[str, int] = {}
+    out = []
+    for cb in callbacks:
+        if not (hasattr(cb, "get_state") and hasattr(cb, "set_state")):
+            continue
+        name = type(cb).__name__
+        seen[name] = seen.get(name, 0) + 1
+        out.append((name if seen[name] == 1 else f"{name}_{seen[name]}", cb))
+    return out
+
+
+def get_callbacks_state(callbacks: Sequence[Any]) -> dict[str, dict[str, Any]]:
+    """Collects ``get_state()`` of every stateful callback (JSON-ready).
+
+    Keys are class names (``_2``, ``_3``... for repeats), so the same
+    `make_callbacks` call on resume lines up.
+    """
+    return {key: cb.get_state() for key, cb in _keys(callbacks)}
+
+
+def set_callbacks_state(callbacks: Sequence[Any], state: Mapping[str, Any]) -> None:
+    """Restores `get_callbacks_state` output; unknown keys raise.
+
+    Raises:
+        ValueError: ``state`` holds a key no callback in the list matches.
+    """
+    targets = dict(_keys(callbacks))
+    unknown = [k for k in state if k not in targets]
+    if unknown:
+        raise ValueError(
+            f"Saved callback state for {unknown} matches none of the callbacks "
+            f"with state: {sorted(targets)}"
+        )
+    for key, value in state.items():
+        targets[key].set_state(value)

@@ -1,0 +1,267 @@
+"""Run directories: checkpoints that survive a kill, one continuous history.
+
+A run directory holds::
+
+    run.json          what was trained: model, kwargs, config, data, preprocessing
+    state.json        the last complete training state (the commit point)
+    checkpoints/      epoch-NNNN.weights.h5 + epoch-NNNN.optimizer.npz
+    history.csv       one row per completed epoch, never duplicated
+    best.keras        the best model by ``monitor`` (+ best.json)
+    model.keras       the final model, written when training ends
+    metrics.json      test-split metrics, doctor.txt the doctor's report
+
+Every file is written to a temporary file in the same folder and renamed into
+place, so a kill at any moment leaves the previous good file. ``state.json``
+is written last and names the checkpoint it belongs to: a checkpoint that was
+being written when the process died is simply never referenced.
+
+Keras' own ``BackupAndRestore`` and ``ModelCheckpoint`` are not used: the
+first loses the history and the callbacks' state on resume, the second
+forgets its best value (keras#17012), so a worse epoch could replace the best
+model after a restart.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import hashlib
+import io
+import json
+import math
+import os
+import time
+from typing import Any
+
+import keras
+import numpy as np
+
+from zoo.saving import atomic_write, save_model
+from zoo.training.callbacks import HISTORY_CSV, get_callbacks_state, monitor_mode
+
+RUN_JSON = "run.json"
+STATE_JSON = "state.json"
+BEST_MODEL = "best.keras"
+BEST_JSON = "best.json"
+FINAL_MODEL = "model.keras"
+METRICS_JSON = "metrics.json"
+CHECKPOINTS = "checkpoints"
+
+
+class ResumeError(ValueError):
+    """A resume that cannot continue the run as it was (unless forced)."""
+
+
+def write_json(path: str, obj: Any) -> None:
+    """Writes JSON atomically."""
+    text = json.dumps(obj, indent=2, sort_keys=True, default=_json_default)
+
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+
+    atomic_write(path, write, suffix=".json")
+
+
+def read_json(path: str) -> Any:
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _json_default(obj):
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, tuple):
+        return list(obj)
+    raise TypeError(f"not JSON serializable: {type(obj).__name__}")
+
+
+def architecture_hash(model) -> str:
+    """sha256 of the model's architecture (its JSON config, weights excluded)."""
+    return hashlib.sha256(model.to_json(sort_keys=True).encode()).hexdigest()
+
+
+def optimizer_signature(optimizer) -> list:
+    """The optimizer's class and variable shapes, to refuse a changed optimizer."""
+    return [type(optimizer).__name__, [list(v.shape) for v in optimizer.variables]]
+
+
+def write_history_csv(path: str, history: dict) -> None:
+    """Rewrites the whole history as CSV (atomic), one row per epoch."""
+    keys = sorted(k for k in history if k != "epoch")
+    epochs = len(history.get("epoch", []))
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["epoch", *keys])
+    for i in range(epochs):
+        writer.writerow([history["epoch"][i], *(_fmt(history[k][i]) if i < len(history[k]) else "" for k in keys)])
+
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            fh.write(buf.getvalue())
+
+    atomic_write(path, write, suffix=".csv")
+
+
+def _fmt(v):
+    return "" if v is None else repr(float(v))
+
+
+class RunDirectory:
+    """Paths and state of one training run."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = os.path.abspath(os.fspath(path))
+
+    def file(self, name: str) -> str:
+        return os.path.join(self.path, name)
+
+    @property
+    def exists(self) -> bool:
+        return os.path.isfile(self.file(RUN_JSON))
+
+    def create(self, record: dict) -> None:
+        os.makedirs(self.file(CHECKPOINTS), exist_ok=True)
+        write_json(self.file(RUN_JSON), record)
+
+    def record(self) -> dict:
+        if not self.exists:
+            raise ResumeError(f"{self.path} is not a zoo run directory (no {RUN_JSON}).")
+        return read_json(self.file(RUN_JSON))
+
+    def remove_stale_temporaries(self) -> list[str]:
+        """Deletes ``.tmp-*`` files a killed process left mid-save; returns them."""
+        stale = glob.glob(os.path.join(self.path, ".tmp-*"))
+        stale += glob.glob(os.path.join(self.path, CHECKPOINTS, ".tmp-*"))
+        for path in stale:
+            os.remove(path)
+        return stale
+
+    def state(self) -> dict | None:
+        """The last committed state, or None before the first epoch completed."""
+        path = self.file(STATE_JSON)
+        if not os.path.isfile(path):
+            return None
+        return read_json(path)
+
+    def best(self) -> dict | None:
+        path = self.file(BEST_JSON)
+        return read_json(path) if os.path.isfile(path) else None
+
+    def checkpoint_paths(self, epoch: int) -> tuple[str, str]:
+        stem = os.path.join(self.path, CHECKPOINTS, f"epoch-{epoch:04d}")
+        return stem + ".weights.h5", stem + ".optimizer.npz"
+
+    def prune_checkpoints(self, keep_epoch: int) -> None:
+        keep = set(self.checkpoint_paths(keep_epoch))
+        for path in glob.glob(os.path.join(self.path, CHECKPOINTS, "*")):
+            if path not in keep:
+                try:
+                    os.remove(path)
+                except OSError:
+                    pass
+
+    def restore(self, model, optimizer, state: dict) -> None:
+        """Loads the checkpoint ``state`` names into ``model`` and ``optimizer``."""
+        weights, opt = self.checkpoint_paths(int(state["epoch"]))
+        model.load_weights(weights)
+        with np.load(opt) as npz:
+            values = [npz[f"v{i}"] for i in range(len(npz.files))]
+        if not optimizer.built:
+            optimizer.build(model.trainable_variables)
+        variables = optimizer.variables
+        if len(values) != len(variables) or any(
+            tuple(v.shape) != tuple(a.shape) for v, a in zip(variables, values)
+        ):
+            raise ResumeError(
+                f"The checkpoint's optimizer state ({len(values)} variables) does not fit "
+                f"the optimizer now configured ({len(variables)} variables)."
+            )
+        for var, value in zip(variables, values):
+            var.assign(value)
+
+
+class RunCheckpoint(keras.callbacks.Callback):
+    """Commits the training state at the end of every epoch.
+
+    Order of writes for epoch ``e``: best model (if improved) and best.json,
+    checkpoint weights and optimizer variables, history.csv, then state.json
+    (the commit point), then older checkpoints are pruned. A non-finite loss
+    commits nothing, so no NaN weights are ever written.
+
+    Args:
+        run: the `RunDirectory`.
+        model: the model whose weights are saved (the training wrapper may
+            differ, e.g. when augmentation layers sit in front).
+        monitor: metric that decides the best model.
+        callbacks: the other callbacks, whose state is saved with each epoch.
+        history: the history so far (resume), as a dict of lists.
+        best: the best monitor value so far (resume), or None.
+    """
+
+    def __init__(self, run: RunDirectory, model, monitor: str, callbacks=(), history=None, best=None):
+        super().__init__()
+        self.run = run
+        self.target = model
+        self.monitor = monitor
+        self.mode = monitor_mode(monitor)
+        self.others = list(callbacks)
+        self.history = {k: list(v) for k, v in (history or {}).items()}
+        self.best = best
+        self.best_epoch = None
+        self.diverged = False
+        self._epoch_start = None
+
+    def _better(self, value) -> bool:
+        if self.best is None:
+            return True
+        if self.mode == "max":
+            return value > self.best
+        return value < self.best
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        values = {k: float(v) for k, v in logs.items() if np.ndim(v) == 0}
+        if any(not math.isfinite(v) for v in values.values()):
+            self.diverged = True
+            return
+        values["epoch_time"] = time.perf_counter() - (self._epoch_start or time.perf_counter())
+        if self.monitor not in values:
+            raise ValueError(
+                f"monitor {self.monitor!r} is not among the metrics this run reports: "
+                f"{sorted(values)}."
+            )
+        done = epoch + 1
+        value = values[self.monitor]
+        if self._better(value):
+            self.best, self.best_epoch = value, done
+            save_model(self.target, self.run.file(BEST_MODEL))
+            write_json(self.run.file(BEST_JSON), {"monitor": self.monitor, "value": value, "epoch": done})
+        weights_path, opt_path = self.run.checkpoint_paths(done)
+        atomic_write(weights_path, self.target.save_weights, suffix=".weights.h5")
+        arrays = {f"v{i}": np.asarray(v) for i, v in enumerate(self.model.optimizer.variables)}
+        atomic_write(opt_path, lambda tmp: np.savez(tmp, **arrays), suffix=".npz")
+        self.history.setdefault("epoch", []).append(done)
+        n = len(self.history["epoch"])
+        for key, v in values.items():
+            column = self.history.setdefault(key, [])
+            column.extend([None] * (n - 1 - len(column)))
+            column.append(v)
+        write_history_csv(self.run.file(HISTORY_CSV), self.history)
+        write_json(
+            self.run.file(STATE_JSON),
+            {
+                "epoch": done,
+                "iterations": int(np.asarray(self.model.optimizer.iterations)),
+                "best": self.best,
+                "monitor": self.monitor,
+                "history": self.history,
+                "callbacks": get_callbacks_state(self.others),
+            },
+        )
+        self.run.prune_checkpoints(done)
