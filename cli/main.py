@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.registry_cmds import build_cmd, info_cmd, models_cmd
+from cli.train_cmds import train_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -13,7 +14,7 @@ def cli():
     """keras-zoo: classic deep-learning architectures, trained, tuned and fine-tuned."""
 
 
-for _command in (models_cmd, info_cmd, build_cmd):
+for _command in (models_cmd, info_cmd, build_cmd, train_cmd):
     cli.add_command(_command)
 
 

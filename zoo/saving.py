@@ -86,6 +86,9 @@ def atomic_write(path, write_fn, suffix: str = "") -> None:
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=suffix or os.path.splitext(path)[1])
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
     try:
         write_fn(tmp)
         with open(tmp, "rb") as fh:

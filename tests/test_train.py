@@ -1,0 +1,130 @@
+"""The one training path: ``zoo.train`` and ``zoo train`` on small real data."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import zoo
+from cli.main import cli
+from zoo.training.config import TrainConfig
+from zoo.training.fit import train
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory):
+    """800 train / 200 val / 200 test real MNIST digits from the shipped sample."""
+    from zoo.data import load_sample_arrays
+
+    a = load_sample_arrays()
+    path = tmp_path_factory.mktemp("digits") / "digits.npz"
+    np.savez(
+        path,
+        x_train=a["x_train"][:800], y_train=a["y_train"][:800],
+        x_val=a["x_train"][800:1000], y_val=a["y_train"][800:1000],
+        x_test=a["x_test"][:200], y_test=a["y_test"][:200],
+    )  # fmt: skip
+    return str(path)
+
+
+def test_train_lenet5_learns_and_writes_a_run(digits, tmp_path):
+    config = TrainConfig(epochs=3, batch_size=32, optimizer="adam", learning_rate=2e-3, seed=1)
+    result = train("lenet5", digits, config, run_dir=tmp_path / "run", verbose=0)
+    assert result.status == "completed" and result.epochs == 3
+    assert result.history["epoch"] == [1, 2, 3]
+    assert result.history["loss"][-1] < result.history["loss"][0]
+    assert result.metrics["test_accuracy"] > 0.6  # well above chance (0.1) after 3 short epochs
+    assert result.preprocessing.pad_to == (32, 32)  # 28x28 digits padded as in LeCun 1998
+    assert result.model.input_shape == (None, 32, 32, 1)
+    for name in ("run.json", "state.json", "history.csv", "best.keras", "model.keras", "metrics.json", "doctor.txt"):
+        assert (tmp_path / "run" / name).is_file(), name
+    reloaded = zoo.load_model(tmp_path / "run" / "model.keras")
+    x = result.preprocessing(np.load(digits)["x_test"][:8])
+    np.testing.assert_allclose(reloaded.predict(x, verbose=0), result.model.predict(x, verbose=0), rtol=1e-5)
+
+
+def test_existing_run_directory_is_not_overwritten(digits, tmp_path):
+    config = TrainConfig(epochs=1, batch_size=100)
+    train("perceptron", digits, config, run_dir=tmp_path / "run", verbose=0)
+    with pytest.raises(ValueError, match="already holds a run"):
+        train("perceptron", digits, config, run_dir=tmp_path / "run", verbose=0)
+
+
+def test_regularization_augmentation_and_schedule_together(digits):
+    config = TrainConfig(
+        epochs=2, batch_size=64, optimizer="nesterov", learning_rate=0.05, schedule="step",
+        step_size=1, gamma=0.1, l2=1e-4, dropout=0.25, augment=["translate:0.05", "rotate:0.02"],
+        early_stopping=True, patience=1,
+    )  # fmt: skip
+    result = train("mlp", digits, config, verbose=0, model_kwargs={"hidden_units": [64]})
+    np.testing.assert_allclose(result.history["lr"], [0.05, 0.005], rtol=1e-6)
+    names = [layer.name for layer in result.model.layers]
+    assert any("dropout" in n for n in names)  # the policy inserted dropout before dense layers
+    assert result.model.losses  # and an L2 penalty
+
+
+def test_divergence_stops_without_writing_nan_weights(digits, tmp_path):
+    config = TrainConfig(epochs=3, batch_size=32, optimizer="sgd", learning_rate=1e6, seed=0)
+    result = train("mlp", digits, config, run_dir=tmp_path / "run", verbose=0)
+    assert result.status == "diverged"
+    assert any(d.code in ("nan_loss", "exploding_loss") for d in result.diagnoses)
+    assert not (tmp_path / "run" / "model.keras").exists()
+    state_path = tmp_path / "run" / "state.json"
+    if state_path.exists():  # any committed epoch holds finite numbers only
+        state = json.loads(state_path.read_text())
+        assert all(np.isfinite(v) for v in state["history"]["loss"])
+
+
+def test_svm_hinge_trains_a_linear_output(digits):
+    config = TrainConfig(epochs=1, batch_size=64, loss="svm_hinge", learning_rate=1e-3)
+    result = train("lenet5", digits, config, verbose=0)
+    assert result.model.get_layer("predictions").activation.__name__ == "linear"
+    assert np.isfinite(result.history["loss"][-1])
+
+
+class TestCli:
+    def invoke(self, *args):
+        return CliRunner().invoke(cli, ["train", *args], catch_exceptions=False)
+
+    def test_train_from_the_command_line(self, digits, tmp_path):
+        run = tmp_path / "cli-run"
+        r = self.invoke("lenet5", "--data", digits, "--epochs", "1", "--batch-size", "64", "--run-dir", str(run), "--quiet")
+        assert r.exit_code == 0, r.output
+        assert "Status:    completed after 1 epoch" in r.output and "test_accuracy" in r.output
+        record = json.loads((run / "run.json").read_text())
+        assert record["config"]["epochs"] == 1 and record["model"] == "lenet5"
+
+    def test_config_file_and_flags(self, digits, tmp_path):
+        cfg = tmp_path / "train.yaml"
+        cfg.write_text("epochs: 1\nbatch_size: 128\noptimizer: rmsprop\n")
+        run = tmp_path / "r"
+        r = self.invoke("perceptron", "--data", digits, "--config", str(cfg), "--learning-rate", "0.01", "--run-dir", str(run), "--quiet")
+        assert r.exit_code == 0, r.output
+        config = json.loads((run / "run.json").read_text())["config"]
+        assert (config["optimizer"], config["batch_size"], config["learning_rate"]) == ("rmsprop", 128, 0.01)
+
+    @pytest.mark.parametrize(
+        "args, message",
+        [
+            (["lenet7"], "Unknown model 'lenet7'"),
+            (["lenet5", "--epochs", "0"], "epochs"),
+            (["lenet5", "--data", "/no/such/folder"], "no such file or folder"),
+            (["lenet5", "--run-dir", "/proc/zoo-run"], "cannot write"),
+            (["lenet5", "--optimizer", "adamax"], "adamax"),
+            (["lenet5", "--augment", "blur"], "blur"),
+            (["lenet5", "--resume", "/tmp"], "not a zoo run directory"),
+            ([], "give a model NAME"),
+        ],
+    )
+    def test_bad_arguments_are_one_line_errors(self, args, message, tmp_path):
+        os.chdir(tmp_path)
+        r = CliRunner().invoke(cli, ["train", *args])
+        assert r.exit_code != 0
+        lines = [line for line in r.output.splitlines() if line.strip()]
+        assert any(message in line for line in lines), r.output
+        assert "Traceback" not in r.output
+        assert len([line for line in lines if line.startswith("Error")]) == 1
