@@ -163,7 +163,9 @@ class LRRangeTest(keras.callbacks.Callback):
             its best (> 1).
     """
 
-    def __init__(self, min_lr: float, max_lr: float, steps: int, smoothing: float, diverge_factor: float):
+    def __init__(
+        self, min_lr: float, max_lr: float, steps: int, smoothing: float, diverge_factor: float
+    ):
         super().__init__()
         self.min_lr = float(min_lr)
         self.max_lr = float(max_lr)
@@ -338,7 +340,8 @@ def lr_find(
         raise ValueError(f"{bundle.source} has no train split for the LR range test.")
     if isinstance(train_data, tuple):
         per_epoch = math.ceil(len(train_data[1]) / config.batch_size)
-        fit_args = {"x": train_data[0], "y": train_data[1], "batch_size": config.batch_size, "shuffle": True}
+        x, y = train_data
+        fit_args = {"x": x, "y": y, "batch_size": config.batch_size, "shuffle": True}
     else:
         per_epoch = len(train_data)
         fit_args = {"x": train_data}
@@ -351,7 +354,9 @@ def lr_find(
         net.fit(**fit_args, epochs=math.ceil(steps / per_epoch), callbacks=[sweep], verbose=verbose)
     finally:
         net.set_weights(initial)
-    lrs, losses, smoothed = (np.asarray(v, dtype=np.float64) for v in (sweep.lrs, sweep.losses, sweep.smoothed))
+    lrs, losses, smoothed = (
+        np.asarray(v, dtype=np.float64) for v in (sweep.lrs, sweep.losses, sweep.smoothed)
+    )
     steepest, at_min = suggest_lr(lrs, smoothed, min_lr)
     return LRFindResult(
         lrs=lrs,

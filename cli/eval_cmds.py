@@ -1,0 +1,178 @@
+"""``zoo evaluate``, ``zoo predict`` and ``zoo lr-find``: using and tuning trained models."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from cli.params import user_errors
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", "adam", "adamw")
+DEFAULT_DATA = "mnist-sample"
+
+
+def _default_plot_path(trained, split: str) -> str:
+    """Next to the model: in the run directory or the ``.keras`` file's folder, else here."""
+    name = f"confusion_matrix_{split}.png"
+    folder = trained.folder
+    if folder and os.path.isfile(os.path.join(folder, "run.json")):
+        return os.path.join(folder, name)
+    if folder:
+        stem = os.path.splitext(os.path.basename(trained.source))[0]
+        return os.path.join(folder, f"{stem}_{name}")
+    return name
+
+
+@click.command("evaluate")
+@click.argument("model_or_run")
+@click.option(
+    "--data", default=DEFAULT_DATA, show_default=True,
+    help="Image folder, .npz file, tfds:NAME or mnist-sample.",
+)
+@click.option(
+    "--split", type=click.Choice(["test", "val", "train"]), default="test", show_default=True,
+    help="Which split to evaluate.",
+)
+@click.option(
+    "--confusion-matrix", "cm_path", type=click.Path(dir_okay=False),
+    help="Where to save the confusion-matrix PNG (default: in the run directory or next "
+    "to the model file).",
+)
+@click.option("--no-plot", is_flag=True, help="Do not save the confusion matrix.")
+@click.option(
+    "--json", "json_path", type=click.Path(dir_okay=False, allow_dash=True),
+    help="Also write the full report as JSON to this file ('-' for stdout).",
+)
+@click.option("-b", "--batch-size", type=click.IntRange(min=1), help="Prediction batch size.")
+def evaluate_cmd(model_or_run, data, split, cm_path, no_plot, json_path, batch_size):
+    """Evaluate MODEL_OR_RUN (run directory, .keras file or published name) on a data split.
+
+    Prints the accuracy and a per-class precision/recall/F1 table and saves
+    the confusion matrix as a PNG.
+    """
+    import json
+
+    from zoo.evaluate import (
+        evaluate,
+        format_report,
+        load_trained,
+        plot_confusion_matrix,
+        report_to_json,
+    )
+
+    with user_errors():
+        trained = load_trained(model_or_run)
+        report = evaluate(trained, data, split, batch_size=batch_size)
+        if not no_plot:
+            path = cm_path or _default_plot_path(trained, split)
+            label = os.path.basename(model_or_run.rstrip("/" + os.sep)) or model_or_run
+            title = (
+                f"Confusion matrix of {label} ({split}): accuracy {report['accuracy']:.2%} "
+                f"(n={report['num_examples']})"
+            )
+            cm = report["confusion_matrix"]
+            plot_confusion_matrix(cm, report["class_names"], path, title=title)
+    if json_path == "-":
+        click.echo(json.dumps(report_to_json(report), indent=2))
+        return
+    click.echo(format_report(report))
+    if not no_plot:
+        click.echo(f"\nConfusion matrix saved to {path}")
+    if json_path:
+        from zoo.saving import atomic_write
+
+        text = json.dumps(report_to_json(report), indent=2) + "\n"
+
+        def write(tmp):
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(text)
+
+        with user_errors():
+            atomic_write(json_path, write, suffix=".json")
+        click.echo(f"Report saved to {json_path}")
+
+
+@click.command("predict")
+@click.argument("model")
+@click.argument("images", nargs=-1, required=True)
+@click.option("-k", "--top-k", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Classes shown per image.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the predictions as JSON.")
+def predict_cmd(model, images, top_k, as_json):
+    """Classify IMAGE files with MODEL (run directory, .keras file or published name)."""
+    import json
+
+    from zoo.evaluate import predict
+
+    with user_errors():
+        results = predict(model, list(images), top_k=top_k)
+    if as_json:
+        payload = [
+            {"image": image, "top_k": [{"class": c, "probability": p} for c, p in ranked]}
+            for image, ranked in zip(images, results)
+        ]
+        click.echo(json.dumps(payload, indent=2))
+        return
+    for image, ranked in zip(images, results):
+        shown = ", ".join(f"{c} ({p:.1%})" for c, p in ranked)
+        click.echo(f"{image}: {shown}")
+
+
+@click.command("lr-find")
+@click.argument("name")
+@click.option(
+    "--data", default=DEFAULT_DATA, show_default=True,
+    help="Image folder, .npz file, tfds:NAME or mnist-sample.",
+)
+@click.option("--steps", type=click.IntRange(min=2), default=200, show_default=True,
+              help="Batches in the sweep.")  # fmt: skip
+@click.option("--min-lr", type=click.FloatRange(min=0, min_open=True), default=1e-7,
+              show_default=True, help="First learning rate.")  # fmt: skip
+@click.option("--max-lr", type=click.FloatRange(min=0, min_open=True), default=10.0,
+              show_default=True, help="Last learning rate.")  # fmt: skip
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
+              help="Where to save the curve PNG (default: lr_find_NAME.png here).")  # fmt: skip
+@click.option("-b", "--batch-size", type=click.IntRange(min=1),
+              help="Batch size (default: the config's, 32).")  # fmt: skip
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS),
+              help="Optimizer (default: the config's, adam).")  # fmt: skip
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+              help="A TrainConfig JSON/YAML file (loss, regularization, ...).")  # fmt: skip
+@click.option("--seed", type=int, help="Random seed.")
+def lr_find_cmd(
+    name, data, steps, min_lr, max_lr, plot_path, batch_size, optimizer, config_path, seed
+):
+    """Learning-rate range test for NAME (a registered model or a .keras file).
+
+    Sweeps the learning rate exponentially from --min-lr to --max-lr over
+    --steps batches, stops when the loss explodes, prints the suggested
+    learning rate (steepest descent of the smoothed loss) and saves the curve.
+    """
+    from zoo.training.fit import as_config
+    from zoo.training.lr_find import lr_find
+
+    given = {"batch_size": batch_size, "optimizer": optimizer, "seed": seed}
+    overrides = {k: v for k, v in given.items() if v is not None}
+    with user_errors():
+        if max_lr <= min_lr:
+            raise ValueError(f"--max-lr ({max_lr:g}) must be greater than --min-lr ({min_lr:g}).")
+        config = as_config(config_path, **overrides)
+        model = name
+        if name.lower().endswith(".keras") or os.path.sep in name or os.path.exists(name):
+            import zoo
+
+            model = zoo.load_model(name)
+        result = lr_find(model, data, config, min_lr=min_lr, max_lr=max_lr, steps=steps)
+        label = os.path.splitext(os.path.basename(name))[0] if model is not name else name
+        path = plot_path or f"lr_find_{label}.png"
+        result.plot(path)
+    stop = "the loss diverged" if result.diverged else "the sweep ended"
+    click.echo(
+        f"{result.model_name}: {result.steps_done} batches "
+        f"({result.config.optimizer}, batch size {result.config.batch_size}); {stop} at "
+        f"lr={result.lrs[-1]:.2e}."
+    )
+    click.echo(f"Suggested learning rate: {result.suggestion:.2e} (steepest descent of the loss)")
+    click.echo(f"Alternative:             {result.suggestion_min:.2e} (minimum loss / 10)")
+    click.echo(f"Curve saved to {path}")
