@@ -4,8 +4,23 @@ from __future__ import annotations
 
 import click
 
+from cli.eval_cmds import evaluate_cmd, lr_find_cmd, predict_cmd
 from cli.registry_cmds import build_cmd, info_cmd, models_cmd
 from cli.train_cmds import train_cmd
+from cli.transfer_cmds import embed_cmd, export_cmd, finetune_cmd
+
+COMMANDS = (
+    models_cmd,
+    info_cmd,
+    build_cmd,
+    train_cmd,
+    evaluate_cmd,
+    predict_cmd,
+    lr_find_cmd,
+    finetune_cmd,
+    embed_cmd,
+    export_cmd,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -14,7 +29,7 @@ def cli():
     """keras-zoo: classic deep-learning architectures, trained, tuned and fine-tuned."""
 
 
-for _command in (models_cmd, info_cmd, build_cmd, train_cmd):
+for _command in COMMANDS:
     cli.add_command(_command)
 
 

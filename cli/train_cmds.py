@@ -174,7 +174,7 @@ def train_cmd(name, data, config_file, run_dir, resume_dir, force, input_shape, 
             name, data, config, run_dir=run_dir, resume=bool(resume_dir), force=force,
             model_kwargs=model_kwargs, verbose=verbose, command=command,
         )  # fmt: skip
-    _print_summary(result)
+    _print_summary(result, doctor_printed=not quiet)
     if save_as:
         if result.status == "diverged":
             raise click.ClickException("training diverged; nothing was published.")
@@ -185,7 +185,7 @@ def train_cmd(name, data, config_file, run_dir, resume_dir, force, input_shape, 
         raise click.ClickException("training diverged (non-finite loss); see the doctor's report above.")
 
 
-def _print_summary(result) -> None:
+def _print_summary(result, doctor_printed: bool) -> None:
     h = result.history
     click.echo("")
     click.echo(f"Run:       {result.run_dir}")
@@ -195,5 +195,7 @@ def _print_summary(result) -> None:
             click.echo(f"Final {key + ':':14s} {h[key][-1]:.4f}")
     for key, value in result.metrics.items():
         click.echo(f"{key + ':':20s} {value:.4f}")
+    if doctor_printed or not result.config.doctor:
+        return  # the doctor's callback printed its report at the end of training
     click.echo("")
     click.echo(result.report)

@@ -19,12 +19,40 @@ __all__ = [
     "ModelSpec",
     "UnknownModelError",
     "build_model",
+    "embed",
+    "evaluate",
+    "fine_tune",
     "get_spec",
     "list_models",
+    "list_pretrained",
     "load_model",
+    "load_pretrained",
+    "lr_find",
     "model_info",
+    "predict",
     "register_model",
+    "train",
 ]
+
+# Heavier parts of the API load on first use (PEP 562), so `import zoo` stays light.
+_LAZY = {
+    "train": "zoo.training.fit",
+    "lr_find": "zoo.training.lr_find",
+    "fine_tune": "zoo.transfer",
+    "embed": "zoo.transfer",
+    "evaluate": "zoo.evaluate",
+    "predict": "zoo.evaluate",
+    "load_pretrained": "zoo.pretrained",
+    "list_pretrained": "zoo.pretrained",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'zoo' has no attribute {name!r}")
 
 
 def build_model(name: str, **kwargs):
