@@ -21,8 +21,12 @@ def _params(n) -> str:
 @click.argument("pattern", required=False)
 @click.option("--family", help="Only this family (e.g. vgg, resnet, resnet_cifar).")
 @click.option("--aliases", is_flag=True, help="Also list aliases.")
-def models_cmd(pattern, family, aliases):
+@click.option("--pretrained", is_flag=True, help="List the pretrained checkpoints in saved_models/ instead.")
+def models_cmd(pattern, family, aliases, pretrained):
     """List registered models, optionally matching PATTERN (wildcards, e.g. 'resnet*')."""
+    if pretrained:
+        _list_pretrained(pattern)
+        return
     from zoo.registry import families, get_spec, list_models
 
     if family and family.lower() not in families():
@@ -37,11 +41,33 @@ def models_cmd(pattern, family, aliases):
         s = get_spec(n)
         label = n if n == s.name else f"{n} -> {s.name}"
         rows.append((label, s.family, _params(s.params), _shape(s.input_shape), s.paper))
+    _table(rows)
+
+
+def _table(rows) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for i, row in enumerate(rows):
         click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
         if i == 0:
             click.echo("  ".join("-" * w for w in widths))
+
+
+def _list_pretrained(pattern) -> None:
+    import fnmatch
+
+    from zoo.pretrained import list_pretrained, read_manifest, saved_models_root
+
+    names = [n for n in list_pretrained() if not pattern or fnmatch.fnmatchcase(n, pattern)]
+    if not names:
+        raise click.ClickException(f"No pretrained checkpoint in {saved_models_root()}" + (f" matches {pattern!r}." if pattern else "."))
+    rows = [("name", "architecture", "data", "classes", "test accuracy")]
+    for n in names:
+        m = read_manifest(n)
+        acc = (m.get("metrics") or {}).get("test_accuracy")
+        data = str(m.get("data", ""))
+        rows.append((n, str(m.get("architecture")), data if len(data) < 40 else "..." + data[-37:],
+                     str(len(m.get("class_names", []))), "-" if acc is None else f"{acc:.4f}"))  # fmt: skip
+    _table(rows)
 
 
 @click.command("info")

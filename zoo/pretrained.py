@@ -84,7 +84,8 @@ def is_valid_name(name) -> bool:
     return isinstance(name, str) and bool(_NAME.match(name)) and ".." not in name
 
 
-def _check_name(name) -> str:
+def check_name(name) -> str:
+    """Returns ``name`` if it is a valid checkpoint name; raises ``PretrainedError`` otherwise."""
     if not is_valid_name(name):
         raise PretrainedError(
             f"Invalid checkpoint name {name!r}: use letters, digits, '.', '_' and '-' "
@@ -111,7 +112,7 @@ def exists(name: str, root=None) -> bool:
 
 
 def _folder(name: str, root=None) -> Path:
-    _check_name(name)
+    check_name(name)
     folder = saved_models_root(root) / name
     if not (folder / MANIFEST).is_file() or folder.is_symlink():
         names = list_pretrained(root)
@@ -294,7 +295,7 @@ def publish(
     """
     from zoo.saving import save_model
 
-    _check_name(name)
+    check_name(name)
     fields = dict(manifest_fields or {})
     reserved = sorted(set(fields) & set(_RESERVED))
     if reserved:

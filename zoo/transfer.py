@@ -705,22 +705,18 @@ def _join_histories(phase1, phase2) -> dict:
 
 
 def _publish(result: FineTuneResult, final, name: str, *, overwrite: bool, root, settings: dict):
-    from zoo import pretrained
+    from zoo.training.fit import publish_result
 
     bb = result.backbone
-    fields = {
+    extra = {
         "architecture": None,
         "backbone": {"name": bb.name, "kind": bb.kind, "weights": bb.weights},
-        "transfer": {k: v for k, v in settings.items()},
-        "data": final.data_source,
-        "class_names": list(result.class_names),
-        "preprocessing": result.preprocessing.to_dict(),
+        "transfer": dict(settings),
         "metrics": result.metrics,
-        "train_config": final.config.to_dict(),
         "epochs": len(result.history.get("epoch", [])),
         "run_dir": result.run_dir,
     }
-    return pretrained.publish(result.model, name, fields, overwrite=overwrite, root=root)
+    return publish_result(final, name, overwrite=overwrite, root=root, extra=extra)
 
 
 # -------------------------------------------------------------------- embed

@@ -394,6 +394,12 @@ def train(
         cbs.append(checkpoint)
     cbs.extend(callbacks)
 
+    finished = run.finished() if (run is not None and state is not None) else None
+    if finished is not None:  # the run already ended: nothing to train, keep its final weights
+        from zoo.saving import load_model
+
+        net.set_weights(load_model(run.file(runs.FINAL_MODEL)).get_weights())
+        initial_epoch = config.epochs
     fit_args = {"x": train_data} if not isinstance(train_data, tuple) else {
         "x": train_data[0], "y": train_data[1], "batch_size": config.batch_size, "shuffle": True}  # fmt: skip
     started = time.perf_counter()
@@ -422,6 +428,8 @@ def train(
     )
     epochs_done = len(history.get("epoch", losses))
     status = "diverged" if diverged else ("completed" if epochs_done >= config.epochs else "early_stopped")
+    if finished is not None:
+        status = finished.get("status", status)
 
     metrics = {}
     if status == "diverged":
@@ -457,8 +465,19 @@ def train(
     return result
 
 
-def publish_result(result: TrainResult, name: str, *, overwrite: bool = False, command: str | None = None):
-    """Publishes a trained result to ``saved_models/<name>`` with its manifest."""
+def publish_result(
+    result: TrainResult,
+    name: str,
+    *,
+    overwrite: bool = False,
+    command: str | None = None,
+    extra: dict | None = None,
+    root=None,
+):
+    """Publishes a trained result to ``saved_models/<name>`` with its manifest.
+
+    ``extra`` adds fields to the manifest (e.g. fine-tuning's backbone).
+    """
     from zoo.pretrained import publish
 
     manifest = {
@@ -476,7 +495,8 @@ def publish_result(result: TrainResult, name: str, *, overwrite: bool = False, c
     }
     if command or result.command:
         manifest["command"] = command or result.command
-    return publish(result.model, name, manifest, overwrite=overwrite)
+    manifest.update(extra or {})
+    return publish(result.model, name, manifest, overwrite=overwrite, root=root)
 
 
 def evaluate_model(model, bundle, split: str, prep: Preprocessing, config: TrainConfig) -> dict:

@@ -146,6 +146,12 @@ class RunDirectory:
             return None
         return read_json(path)
 
+    def finished(self) -> dict | None:
+        """The final metrics.json of a run that ended (completed or early-stopped), else None."""
+        if os.path.isfile(self.file(FINAL_MODEL)) and os.path.isfile(self.file(METRICS_JSON)):
+            return read_json(self.file(METRICS_JSON))
+        return None
+
     def best(self) -> dict | None:
         path = self.file(BEST_JSON)
         return read_json(path) if os.path.isfile(path) else None
