@@ -68,7 +68,7 @@ def test_regularization_augmentation_and_schedule_together(digits):
 
 
 def test_divergence_stops_without_writing_nan_weights(digits, tmp_path):
-    config = TrainConfig(epochs=3, batch_size=32, optimizer="sgd", learning_rate=1e6, seed=0)
+    config = TrainConfig(epochs=3, batch_size=32, optimizer="sgd", learning_rate=1e30, seed=0)
     result = train("mlp", digits, config, run_dir=tmp_path / "run", verbose=0)
     assert result.status == "diverged"
     assert any(d.code in ("nan_loss", "exploding_loss") for d in result.diagnoses)

@@ -297,6 +297,33 @@ def predictions(x, num_classes: int, classifier_activation, *, kernel_initialize
     return x
 
 
+def classifier_top(x, o, units, names=None, batch_norm=False):
+    """The dense top of LeNet/AlexNet/VGG, or global pooling without it.
+
+    With ``o.include_top``: ``flatten``, one dense layer per entry of
+    ``units`` (named ``fc1``, ``fc2``... or ``names``) with the model's
+    activation, dropout and weight decay (and BatchNorm when ``batch_norm``;
+    VGG and AlexNet normalize their convolutions only), then ``predictions``.
+    Otherwise ``o.pooling`` is applied to the feature map.
+    """
+    if not o.include_top:
+        return global_pool(x, o.pooling)
+    x = keras.layers.Flatten(name="flatten")(x)
+    names = names or [f"fc{k}" for k in range(1, len(units) + 1)]
+    for layer_name, width in zip(names, units):
+        x = dense(
+            x,
+            width,
+            name=layer_name,
+            activation=o.activation,
+            batch_norm=batch_norm,
+            kernel_initializer=o.kernel_initializer,
+            weight_decay=o.weight_decay,
+            dropout=o.dropout,
+        )
+    return predictions(x, o.num_classes, o.classifier_activation, weight_decay=o.weight_decay)
+
+
 def global_pool(x, pooling):
     """Global average/max pooling named ``avg_pool``/``max_pool``; None: identity."""
     if pooling == "avg":

@@ -104,6 +104,16 @@ def atomic_write(path, write_fn, suffix: str = "") -> None:
             os.remove(tmp)
 
 
+def write_text_atomic(path, text: str) -> None:
+    """Writes ``text`` (UTF-8) to ``path`` atomically."""
+
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+
+    atomic_write(path, write)
+
+
 def save_model(model, path) -> None:
     """Saves ``model`` as ``.keras`` atomically."""
     path = os.fspath(path)

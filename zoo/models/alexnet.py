@@ -74,19 +74,5 @@ def alexnet(**kwargs):
             x = LocalResponseNormalization(depth_radius=2, bias=2.0, alpha=1e-4, beta=0.75, name=f"{name}_lrn")(x)
         if pool:
             x = keras.layers.MaxPooling2D(3, strides=2, name=f"{name}_pool")(x)
-    if o.include_top:
-        x = keras.layers.Flatten(name="flatten")(x)
-        for k in (1, 2):
-            x = blocks.dense(
-                x,
-                4096,
-                name=f"fc{k}",
-                activation=o.activation,
-                kernel_initializer=o.kernel_initializer,
-                weight_decay=o.weight_decay,
-                dropout=o.dropout,
-            )
-        x = blocks.predictions(x, o.num_classes, o.classifier_activation, weight_decay=o.weight_decay)
-    else:
-        x = blocks.global_pool(x, o.pooling)
+    x = blocks.classifier_top(x, o, (4096, 4096))
     return blocks.finalize(inputs, x, name=o.name or "alexnet", weights=o.weights)

@@ -64,19 +64,5 @@ def lenet5(**kwargs):
         if layer != "c5":
             pool = "s2" if layer == "c1" else "s4"
             x = keras.layers.AveragePooling2D(2, strides=2, name=pool)(x)
-    if o.include_top:
-        x = keras.layers.Flatten(name="flatten")(x)
-        x = blocks.dense(
-            x,
-            84,
-            name="f6",
-            activation=o.activation,
-            batch_norm=o.batch_norm,
-            kernel_initializer=o.kernel_initializer,
-            weight_decay=o.weight_decay,
-            dropout=o.dropout,
-        )
-        x = blocks.predictions(x, o.num_classes, o.classifier_activation, weight_decay=o.weight_decay)
-    else:
-        x = blocks.global_pool(x, o.pooling)
+    x = blocks.classifier_top(x, o, (84,), names=["f6"], batch_norm=o.batch_norm)
     return blocks.finalize(inputs, x, name=o.name or "lenet5", weights=o.weights)

@@ -58,21 +58,7 @@ def _vgg(config: str, lrn: bool, spec, kwargs):
             if lrn and b == 1 and i == 1:
                 x = LocalResponseNormalization(name="block1_lrn")(x)
         x = keras.layers.MaxPooling2D(2, strides=2, name=f"block{b}_pool")(x)
-    if o.include_top:
-        x = keras.layers.Flatten(name="flatten")(x)
-        for k in (1, 2):
-            x = blocks.dense(
-                x,
-                o.fc_units,
-                name=f"fc{k}",
-                activation=o.activation,
-                kernel_initializer=o.kernel_initializer,
-                weight_decay=o.weight_decay,
-                dropout=o.dropout,
-            )
-        x = blocks.predictions(x, o.num_classes, o.classifier_activation, weight_decay=o.weight_decay)
-    else:
-        x = blocks.global_pool(x, o.pooling)
+    x = blocks.classifier_top(x, o, (o.fc_units, o.fc_units))
     return blocks.finalize(inputs, x, name=o.name or spec.name, weights=o.weights)
 
 

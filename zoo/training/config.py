@@ -379,12 +379,9 @@ class TrainConfig:
             text = yaml.safe_dump(self.to_dict(), sort_keys=True)
         else:
             raise ValueError(f"TrainConfig.to_file writes .json/.yaml/.yml; received {path!r}")
-        tmp = f"{path}.tmp{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        from zoo.saving import write_text_atomic
+
+        write_text_atomic(path, text)
 
     def replace(self, **changes: Any) -> TrainConfig:
         """Returns a copy with ``changes`` applied (and validated)."""

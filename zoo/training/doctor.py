@@ -396,14 +396,9 @@ def format_report(diagnoses: Sequence[Diagnosis]) -> str:
 
 
 def _write_atomic(path: str, text: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    from zoo.saving import write_text_atomic
+
+    write_text_atomic(path, text)
 
 
 def _callback_base() -> type:

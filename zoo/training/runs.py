@@ -36,7 +36,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from zoo.saving import atomic_write, save_model
+from zoo.saving import atomic_write, save_model, write_text_atomic
 from zoo.training.callbacks import HISTORY_CSV, get_callbacks_state, monitor_mode
 
 RUN_JSON = "run.json"
@@ -54,13 +54,7 @@ class ResumeError(ValueError):
 
 def write_json(path: str, obj: Any) -> None:
     """Writes JSON atomically."""
-    text = json.dumps(obj, indent=2, sort_keys=True, default=_json_default)
-
-    def write(tmp):
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
-
-    atomic_write(path, write, suffix=".json")
+    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
 
 
 def read_json(path: str) -> Any:
@@ -98,11 +92,7 @@ def write_history_csv(path: str, history: dict) -> None:
     for i in range(epochs):
         writer.writerow([history["epoch"][i], *(_fmt(history[k][i]) if i < len(history[k]) else "" for k in keys)])
 
-    def write(tmp):
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            fh.write(buf.getvalue())
-
-    atomic_write(path, write, suffix=".csv")
+    write_text_atomic(path, buf.getvalue())
 
 
 def _fmt(v):
