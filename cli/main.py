@@ -8,6 +8,7 @@ from cli.eval_cmds import evaluate_cmd, lr_find_cmd, predict_cmd
 from cli.registry_cmds import build_cmd, info_cmd, models_cmd
 from cli.train_cmds import train_cmd
 from cli.transfer_cmds import embed_cmd, export_cmd, finetune_cmd
+from cli.tune_cmds import tune_cmd, tune_report_cmd
 
 COMMANDS = (
     models_cmd,
@@ -20,6 +21,8 @@ COMMANDS = (
     finetune_cmd,
     embed_cmd,
     export_cmd,
+    tune_cmd,
+    tune_report_cmd,
 )
 
 
