@@ -1,8 +1,9 @@
 """The model code must not need TensorFlow: run the model tests under the JAX backend.
 
 Many GPU hosts carry JAX or PyTorch and no TensorFlow. This starts a separate
-pytest process with ``KERAS_BACKEND=jax`` over the registry-wide model tests
-and the layer tests, and fails if that run imports TensorFlow.
+pytest process with ``KERAS_BACKEND=jax`` over the registry-wide model tests,
+the layer and data tests and the training path, and fails if that run imports
+TensorFlow.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def test_model_suite_passes_under_jax_without_tensorflow():
     env = dict(os.environ, KERAS_BACKEND="jax", ZOO_FORBID_TENSORFLOW="1", TF_CPP_MIN_LOG_LEVEL="2")
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         "tests/test_models.py", "tests/test_layers.py", "tests/test_data.py"],
+         "tests/test_models.py", "tests/test_layers.py", "tests/test_data.py", "tests/test_train.py"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=3000,
     )  # fmt: skip
     tail = (proc.stdout + proc.stderr)[-4000:]

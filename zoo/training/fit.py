@@ -59,6 +59,7 @@ class TrainResult:
     data_source: str = ""
     seconds: float = 0.0
     command: str | None = None
+    data_splits: dict = dataclasses.field(default_factory=dict)
 
     @property
     def report(self) -> str:
@@ -209,6 +210,23 @@ def _distribution_scope(config: TrainConfig):
         f"distribute={config.distribute!r} is not available on the {backend} backend: use "
         f"'mirrored' (TensorFlow) or 'data_parallel' (JAX), or 'auto'."
     )
+
+
+def _devices() -> list:
+    import keras
+
+    try:
+        if keras.backend.backend() == "jax":
+            import jax
+
+            return [str(d) for d in jax.devices()]
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            return [d.name for d in tf.config.list_logical_devices()]
+    except Exception:  # device listing is informational only
+        pass
+    return []
 
 
 def _versions() -> dict:
@@ -459,6 +477,7 @@ def train(
         data_source=bundle.source,
         seconds=seconds,
         command=command,
+        data_splits={s: bundle.num_examples(s) for s in ("train", "val", "test") if bundle.get(s) is not None},
     )
     if save_as and status != "diverged":
         publish_result(result, save_as, overwrite=overwrite)
@@ -484,12 +503,15 @@ def publish_result(
         "architecture": result.model_name,
         "model_kwargs": _jsonable(result.model_kwargs),
         "data": result.data_source,
+        "data_splits": result.data_splits,
+        "split_seed": 1337 if result.config.seed is None else result.config.seed,
         "class_names": list(result.class_names),
         "preprocessing": result.preprocessing.to_dict(),
         "metrics": result.metrics,
         "train_config": result.config.to_dict(),
         "epochs": result.epochs,
-        "train_seconds": round(result.seconds, 1),
+        "train_seconds": round(sum(v for v in result.history.get("epoch_time", []) if v) or result.seconds, 1),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "backend_devices": _devices()},
         "run_dir": result.run_dir,
         "versions": _versions(),
     }
