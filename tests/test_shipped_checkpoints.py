@@ -40,7 +40,9 @@ def test_reload_verifies_hashes_and_accuracy_holds_on_the_shipped_sample(name):
     manifest = verify(name)
     model = zoo.load_pretrained(name)
     assert model.output_shape[-1] == len(manifest["class_names"])
-    report = zoo.evaluate(name, SAMPLE_FOR[name], split="test")
+    from zoo.evaluate import evaluate
+
+    report = evaluate(name, SAMPLE_FOR[name], split="test")
     assert report["num_examples"] == 1000
     assert report["accuracy"] >= manifest["metrics"]["test_accuracy"] - 0.015
 

@@ -192,16 +192,22 @@ def format_table(rows: list[dict], objective: str = "objective", limit: int | No
 
 def plot(directory: str, rows: list[dict], objective: str = "objective", direction: str = "max") -> list[str]:
     """Writes the two PNG plots; returns their paths (none when no trial finished)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # Figures drawn on their own Agg canvas: no pyplot state, and the caller's
+    # matplotlib backend (e.g. a notebook's inline plots) is left alone.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     from zoo.saving import atomic_write
 
+    def subplots(nrows=1, ncols=1, **kwargs):
+        fig = Figure(figsize=kwargs.pop("figsize"))
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(nrows, ncols, **kwargs)
+        return fig, axes
+
     done = [r for r in rows if r["objective"] is not None and r["status"] == "COMPLETED"]
     paths = []
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = subplots(figsize=(7, 4))
     xs = list(range(len(rows)))
     ys = [r["objective"] if r["status"] == "COMPLETED" else None for r in rows]
     ax.plot([x for x, y in zip(xs, ys) if y is not None], [y for y in ys if y is not None], "o", label="trial")
@@ -221,14 +227,13 @@ def plot(directory: str, rows: list[dict], objective: str = "objective", directi
     ax.legend()
     fig.tight_layout()
     paths.append(_save(fig, os.path.join(directory, PLOT_OBJECTIVE), atomic_write))
-    plt.close(fig)
 
     hps, _ = _columns(done)
     hps = [h for h in hps if not h.startswith("tuner/")]
     if hps:
         cols = min(3, len(hps))
         nrows = math.ceil(len(hps) / cols)
-        fig, axes = plt.subplots(nrows, cols, figsize=(4 * cols, 3.2 * nrows), squeeze=False)
+        fig, axes = subplots(nrows, cols, figsize=(4 * cols, 3.2 * nrows), squeeze=False)
         for ax, h in zip(axes.flat, hps):
             pts = [(r["hyperparameters"].get(h), r["objective"]) for r in done if h in r["hyperparameters"]]
             numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v, _ in pts)
@@ -243,11 +248,12 @@ def plot(directory: str, rows: list[dict], objective: str = "objective", directi
                 ax.set_xticklabels(labels, rotation=30)
             ax.set_xlabel(h)
             ax.set_ylabel(objective)
+            ax.set_title(f"{objective} vs {h}")
         for ax in list(axes.flat)[len(hps) :]:
             ax.axis("off")
         fig.tight_layout()
+        fig.suptitle("Hyperparameter vs objective (completed trials)")
         paths.append(_save(fig, os.path.join(directory, PLOT_HPARAMS), atomic_write))
-        plt.close(fig)
     return paths
 
 

@@ -20,7 +20,6 @@ __all__ = [
     "UnknownModelError",
     "build_model",
     "embed",
-    "evaluate",
     "fine_tune",
     "get_spec",
     "list_models",
@@ -35,12 +34,12 @@ __all__ = [
 ]
 
 # Heavier parts of the API load on first use (PEP 562), so `import zoo` stays light.
+# Evaluation lives in the submodule: `from zoo.evaluate import evaluate`.
 _LAZY = {
     "train": "zoo.training.fit",
     "lr_find": "zoo.training.lr_find",
     "fine_tune": "zoo.transfer",
     "embed": "zoo.transfer",
-    "evaluate": "zoo.evaluate",
     "predict": "zoo.evaluate",
     "load_pretrained": "zoo.pretrained",
     "list_pretrained": "zoo.pretrained",
