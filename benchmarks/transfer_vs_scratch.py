@@ -34,7 +34,9 @@ if str(REPO) not in sys.path:
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def write_digits(root: pathlib.Path, digits, per_class: int | None, split: str) -> None:
+def write_digits(root: pathlib.Path, digits, per_class: int | None, split: str, *, skip: int = 0,
+                 invert: bool = False) -> None:
+    """Writes sample digits as PNG folders: per class, images ``skip`` .. ``skip + per_class``."""
     import numpy as np
     from PIL import Image
 
@@ -45,8 +47,10 @@ def write_digits(root: pathlib.Path, digits, per_class: int | None, split: str) 
     for d in digits:
         folder = root / str(d)
         folder.mkdir(parents=True, exist_ok=True)
-        for n, i in enumerate(np.flatnonzero(y == d)[:per_class]):
-            Image.fromarray(x[i, :, :, 0], mode="L").save(folder / f"{n:04d}.png")
+        members = np.flatnonzero(y == d)[skip:]
+        for n, i in enumerate(members[:per_class]):
+            pixels = 255 - x[i, :, :, 0] if invert else x[i, :, :, 0]
+            Image.fromarray(pixels, mode="L").save(folder / f"{n:04d}.png")
 
 
 def main(argv=None) -> dict:
@@ -58,6 +62,7 @@ def main(argv=None) -> dict:
     p.add_argument("--freeze-epochs", type=int, default=3)
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--json", metavar="PATH")
+    p.add_argument("--invert", action="store_true", help="Target images dark-on-light (scanned-paper style).")
     args = p.parse_args(argv)
 
     import zoo.data
@@ -80,10 +85,17 @@ def main(argv=None) -> dict:
                                                 "metrics": pre.metrics}, root=root)  # fmt: skip
         backbone = "lenet5-digits04"
         print(f"pretrained {backbone} on digits 0-4: {pre.metrics} ({time.perf_counter() - started:.0f}s)")
+        classes = range(5, 10)
+        write_digits(work / "target" / "train", classes, args.per_class, "train", invert=args.invert)
+        write_digits(work / "target" / "test", classes, None, "test", invert=args.invert)
     else:
+        # A shipped checkpoint was trained on the MNIST training split, so the custom folder is
+        # made of digits it never saw: the sample's test split (100 per digit), the first
+        # --per-class of each digit to train on and the rest to test on.
         root = None
-    write_digits(work / "target" / "train", range(5, 10), args.per_class, "train")
-    write_digits(work / "target" / "test", range(5, 10), None, "test")
+        classes = range(10)
+        write_digits(work / "target" / "train", classes, args.per_class, "test", invert=args.invert)
+        write_digits(work / "target" / "test", classes, None, "test", skip=args.per_class, invert=args.invert)
     target = zoo.data.load(work / "target", validation_split=0.1, seed=0)
     print(target)
 
@@ -105,7 +117,8 @@ def main(argv=None) -> dict:
     }
     out = {
         "backbone": backbone,
-        "target": f"MNIST digits 5-9, {args.per_class} train images per class, 500 test images",
+        "target": (f"MNIST digits {classes.start}-{classes.stop - 1}{' inverted' if args.invert else ''}, "
+                   f"{args.per_class} train images per class, {target.num_examples('test')} test images"),
         "epochs": args.epochs,
         "freeze_epochs": args.freeze_epochs,
         "test_accuracy": summary,

@@ -368,3 +368,15 @@ def test_nan_objective_or_divergence_fails_the_trial(tiny, monkeypatch, status, 
     monkeypatch.setattr(fit_module, "train", fake_train)
     with pytest.raises(kt.errors.FailedTrialError):  # keras-tuner marks it FAILED, no retry
         hm.fit(hp, hm.build(hp))
+
+
+def test_a_really_diverging_trial_is_failed_and_the_search_goes_on(tiny, tmp_path):
+    from tuning.search import search
+
+    config = {**json.loads(FAST), "optimizer": "sgd"}
+    doc = search(
+        "mlp", tiny, ["learning_rate=1e30,1e-2", "hidden_units=16"], directory=str(tmp_path / "nan"),
+        tuner="grid", max_trials=2, max_epochs=1, config=config, seed=3, progress=lambda _: None,
+    )  # fmt: skip
+    by_lr = {t["hyperparameters"]["learning_rate"]: t["status"] for t in doc["trials"]}
+    assert by_lr == {1e30: "FAILED", 1e-2: "COMPLETED"}
