@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -120,8 +119,8 @@ class TestCli:
             ([], "give a model NAME"),
         ],
     )
-    def test_bad_arguments_are_one_line_errors(self, args, message, tmp_path):
-        os.chdir(tmp_path)
+    def test_bad_arguments_are_one_line_errors(self, args, message, tmp_path, monkeypatch):
+        monkeypatch.chdir(tmp_path)
         r = CliRunner().invoke(cli, ["train", *args])
         assert r.exit_code != 0
         lines = [line for line in r.output.splitlines() if line.strip()]
