@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from cli.bench_cmds import bench_cmd
 from cli.eval_cmds import evaluate_cmd, lr_find_cmd, predict_cmd
 from cli.registry_cmds import build_cmd, info_cmd, models_cmd
 from cli.train_cmds import train_cmd
@@ -23,6 +24,7 @@ COMMANDS = (
     export_cmd,
     tune_cmd,
     tune_report_cmd,
+    bench_cmd,
 )
 
 

@@ -127,3 +127,17 @@ class TestCli:
         assert any(message in line for line in lines), r.output
         assert "Traceback" not in r.output
         assert len([line for line in lines if line.startswith("Error")]) == 1
+
+
+@pytest.mark.parametrize("field", [{"distribute": "auto"}, {"mixed_precision": True}])
+def test_distribution_and_mixed_precision_run_through_keras(digits, field):
+    import keras
+
+    before = keras.config.dtype_policy().name
+    result = train("lenet5", digits, TrainConfig(epochs=1, batch_size=64, **field), verbose=0)
+    assert result.status == "completed" and np.isfinite(result.history["loss"][-1])
+    if field.get("mixed_precision"):
+        assert result.model.dtype_policy.name == "mixed_float16"
+        assert keras.config.dtype_policy().name == before  # the global policy is restored
+    if keras.backend.backend() == "jax":
+        keras.distribution.set_distribution(None)

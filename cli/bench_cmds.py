@@ -1,0 +1,58 @@
+"""``zoo bench``: how fast a model trains or predicts on this machine."""
+
+from __future__ import annotations
+
+import click
+
+from cli.params import SHAPE, user_errors
+
+
+@click.command("bench")
+@click.argument("name")
+@click.option(
+    "-b", "--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
+    help="Images per step.",
+)
+@click.option("--input-shape", type=SHAPE, help="Input shape H,W,C (default: the model's).")
+@click.option(
+    "--mode", type=click.Choice(["train", "infer"]), default="infer", show_default=True,
+    help="Time a training step (forward, backward, update) or a forward pass.",
+)
+@click.option(
+    "--steps", type=click.IntRange(min=1), default=10, show_default=True, help="Timed steps."
+)
+@click.option(
+    "--warmup", type=click.IntRange(min=0), default=2, show_default=True,
+    help="Untimed steps first (tracing and compilation).",
+)
+@click.option("--num-classes", type=click.IntRange(min=1), help="Classes of the head.")
+@click.option(
+    "--jit/--no-jit", "jit", default=None,
+    help="Force XLA compilation on or off (default: Keras' choice for the backend).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def bench_cmd(name, batch_size, input_shape, mode, steps, warmup, num_classes, jit, as_json):
+    """Benchmark NAME on random data: images/s, step time, FLOPs, peak memory.
+
+    Runs in the backend chosen by KERAS_BACKEND (default tensorflow). Memory
+    is the process peak RSS (ru_maxrss), so it includes the backend's buffers.
+    """
+    import json
+
+    from zoo.bench import benchmark_model, format_result
+
+    with user_errors():
+        result = benchmark_model(
+            name,
+            batch_size=batch_size,
+            input_shape=input_shape,
+            mode=mode,
+            steps=steps,
+            warmup=warmup,
+            num_classes=num_classes,
+            jit_compile="auto" if jit is None else jit,
+        )
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        click.echo(format_result(result))
