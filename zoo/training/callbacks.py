@@ -32,6 +32,7 @@ import keras
 from zoo.training.doctor import DoctorCallback
 from zoo.training.schedules import (
     EpochLRScheduler,
+    ResumableCounters,
     ResumableReduceLROnPlateau,
     make_schedule,
 )
@@ -73,49 +74,34 @@ def monitor_mode(monitor: str) -> str:
     return "auto"
 
 
-class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
-    """Keras' `EarlyStopping` whose counters survive a resume.
+class ResumableEarlyStopping(ResumableCounters, keras.callbacks.EarlyStopping):
+    """Keras' `EarlyStopping` whose ``wait``, ``best`` and ``best_epoch``
+    survive a resume (see `ResumableCounters`).
 
-    Keras resets ``wait``, ``best`` and ``best_epoch`` in ``on_train_begin``;
-    `set_state` values are applied right after that reset. The best weights
-    themselves are not JSON: pass them to `set_state` (e.g. loaded from the
-    best checkpoint) or, without them, Keras falls back to the weights of the
-    first resumed epoch when ``restore_best_weights=True``.
+    The best weights themselves are not JSON: pass them to `set_state` (e.g.
+    loaded from the best checkpoint) or, without them, Keras falls back to
+    the weights of the first resumed epoch when ``restore_best_weights=True``.
     """
 
     _STATE = ("wait", "best", "best_epoch")
+    _INT_STATE = ("wait", "best_epoch")
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.best_epoch = 0
-        self._pending_state: dict[str, Any] | None = None
         self._pending_weights: list[Any] | None = None
-
-    def get_state(self) -> dict[str, Any]:
-        """Returns ``{"wait", "best", "best_epoch"}`` as plain Python."""
-        return {
-            "wait": int(self.wait),
-            "best": None if self.best is None else float(self.best),
-            "best_epoch": int(getattr(self, "best_epoch", 0)),
-        }
 
     def set_state(self, state: Mapping[str, Any], best_weights: list[Any] | None = None) -> None:
         """Restores `get_state` output (and optionally the best weights)."""
-        missing = [k for k in self._STATE if k not in state]
-        if missing:
-            raise ValueError(f"EarlyStopping state lacks {missing}; received {dict(state)!r}")
-        self._pending_state = {k: state[k] for k in self._STATE}
+        super().set_state(state)
         self._pending_weights = best_weights
-        for key, value in self._pending_state.items():
-            setattr(self, key, value)
 
     def on_train_begin(self, logs=None):
+        restore = self._pending_state is not None
         super().on_train_begin(logs)
-        if self._pending_state is not None:
-            for key, value in self._pending_state.items():
-                setattr(self, key, value)
+        if restore:
             self.best_weights = self._pending_weights
-            self._pending_state = self._pending_weights = None
+            self._pending_weights = None
 
 
 def make_callbacks(

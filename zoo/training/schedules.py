@@ -515,39 +515,38 @@ class EpochLRScheduler(keras.callbacks.Callback):
         }
 
 
-class ResumableReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
-    """Keras' `ReduceLROnPlateau` whose counters survive a resume.
+class ResumableCounters:
+    """Mixin for Keras callbacks whose counters must survive a resume.
 
-    Keras resets ``wait``, ``best`` and ``cooldown_counter`` in
-    ``on_train_begin``. `get_state` returns them (JSON-ready); `set_state`
-    stores them and they are applied right after that reset, so the next
-    ``fit(initial_epoch=k)`` behaves as if training had never stopped. (The
-    reduced learning rate itself lives in the optimizer, which the run's
-    checkpoint restores.) Also logs ``lr`` like `EpochLRScheduler`.
+    Keras resets a callback's counters in ``on_train_begin``. Subclasses name
+    them in ``_STATE``; `get_state` returns them as plain Python (JSON-ready),
+    `set_state` stores them, and they are applied again right after Keras'
+    reset, so the next ``fit(initial_epoch=k)`` behaves as if training had
+    never stopped.
     """
 
-    _STATE = ("wait", "best", "cooldown_counter")
+    _STATE: tuple = ()
+    _INT_STATE: tuple = ()
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._pending_state: dict[str, Any] | None = None
 
     def get_state(self) -> dict[str, Any]:
-        """Returns ``{"wait", "best", "cooldown_counter"}`` as plain Python."""
-        best = self.best
-        return {
-            "wait": int(self.wait),
-            "best": None if best is None else float(best),
-            "cooldown_counter": int(self.cooldown_counter),
-        }
+        """Returns the ``_STATE`` counters as plain Python numbers."""
+        out = {}
+        for key in self._STATE:
+            value = getattr(self, key, None)
+            out[key] = None if value is None else (int(value) if key in self._INT_STATE else float(value))
+        return out
 
     def set_state(self, state: Mapping[str, Any]) -> None:
-        """Restores `get_state` output at the next ``on_train_begin``."""
+        """Restores `get_state` output now and again at the next ``on_train_begin``."""
         missing = [k for k in self._STATE if k not in state]
         if missing:
-            raise ValueError(f"ReduceLROnPlateau state lacks {missing}; received {dict(state)!r}")
+            raise ValueError(f"{type(self).__name__} state lacks {missing}; received {dict(state)!r}")
         self._pending_state = {k: state[k] for k in self._STATE}
-        for key, value in self._pending_state.items():  # also apply now
+        for key, value in self._pending_state.items():
             setattr(self, key, value)
 
     def on_train_begin(self, logs=None):
@@ -556,6 +555,18 @@ class ResumableReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
             for key, value in self._pending_state.items():
                 setattr(self, key, value)
             self._pending_state = None
+
+
+class ResumableReduceLROnPlateau(ResumableCounters, keras.callbacks.ReduceLROnPlateau):
+    """Keras' `ReduceLROnPlateau` whose ``wait``, ``best`` and ``cooldown_counter``
+    survive a resume (see `ResumableCounters`).
+
+    The reduced learning rate itself lives in the optimizer, which the run's
+    checkpoint restores. Also logs ``lr`` like `EpochLRScheduler`.
+    """
+
+    _STATE = ("wait", "best", "cooldown_counter")
+    _INT_STATE = ("wait", "cooldown_counter")
 
     def on_epoch_end(self, epoch, logs=None):
         super().on_epoch_end(epoch, logs)
