@@ -1,12 +1,17 @@
 """Transfer vs. scratch: a pretrained backbone fine-tuned on a small new task.
 
-Source task: LeNet-5 trained on MNIST digits 0-4 (the embedded sample, 2500
-images), published as a checkpoint into a temporary saved-models folder (or
-pass ``--backbone NAME`` to use a shipped checkpoint such as
-``lenet5-mnist``). Target task: a *different* small folder of digits 5-9,
-``--per-class`` images each (default 40: 200 images), tested on the sample's
-500 test images of digits 5-9. Both contenders are the same architecture
-with the same epoch budget; only the starting weights differ:
+Default: LeNet-5 trained on MNIST digits 0-4 (the embedded sample, 2500
+images) and published into a temporary saved-models folder; the target is a
+small folder of the *other* digits 5-9, ``--per-class`` images each (default
+40: 200 images), tested on the sample's 500 test images of digits 5-9.
+
+With ``--backbone NAME`` (a shipped checkpoint such as ``lenet5-mnist``,
+trained on the MNIST training split), the target is a folder of all ten
+digits drawn from the sample's *test* split, which the backbone never saw:
+the first ``--per-class`` of each digit to train on, the rest to test on.
+``--invert`` makes the target images dark-on-light. Both contenders are the
+same architecture with the same epoch budget; only the starting weights
+differ:
 
 - transfer: ``zoo.fine_tune(checkpoint, ...)`` (head phase, then top block);
 - scratch: ``zoo.train("lenet5", ...)`` from random initialization.
