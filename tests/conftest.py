@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import importlib.abc
 import os
 import pathlib
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+class _BlockTensorFlow(importlib.abc.MetaPathFinder):
+    """Makes ``import tensorflow`` fail, as on a GPU host that has only JAX or PyTorch."""
+
+    def find_spec(self, name, path, target=None):
+        if name == "tensorflow" or name.startswith("tensorflow."):
+            raise ModuleNotFoundError(f"No module named {name!r} (ZOO_FORBID_TENSORFLOW=1)", name=name)
+        return None
+
+
+if os.environ.get("ZOO_FORBID_TENSORFLOW") == "1":
+    sys.meta_path.insert(0, _BlockTensorFlow())
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -63,9 +78,7 @@ def gradients(model, x, y):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """With ZOO_FORBID_TENSORFLOW=1, fail the run if anything imported TensorFlow."""
-    import sys
-
+    """With ZOO_FORBID_TENSORFLOW=1 (TensorFlow blocked), fail the run if it got imported anyway."""
     if os.environ.get("ZOO_FORBID_TENSORFLOW") == "1" and "tensorflow" in sys.modules:
         print("\nZOO_FORBID_TENSORFLOW: tensorflow was imported during the run", file=sys.stderr)
         session.exitstatus = 1

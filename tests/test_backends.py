@@ -2,8 +2,9 @@
 
 Many GPU hosts carry JAX or PyTorch and no TensorFlow. This starts a separate
 pytest process with ``KERAS_BACKEND=jax`` over the registry-wide model tests,
-the layer and data tests and the training path, and fails if that run imports
-TensorFlow.
+the layer and data tests and the training path, with ``import tensorflow``
+made to fail (``ZOO_FORBID_TENSORFLOW=1``, see conftest.py), as on a host that
+has no TensorFlow.
 """
 
 from __future__ import annotations

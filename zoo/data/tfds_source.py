@@ -16,6 +16,19 @@ from zoo.data.screen import DataError
 __all__ = ["read_tfds"]
 
 
+def _missing_tensorflow(error: BaseException) -> bool:
+    """Whether ``error`` (or what it wraps) is TensorFlow failing to import."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, ModuleNotFoundError) and (error.name or "").split(".")[0] == "tensorflow":
+            return True
+        if "No module named 'tensorflow" in str(error):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
 def read_tfds(spec: str, data_dir, splits, max_in_memory_bytes: int):
     """Reads a prepared tfds data set into arrays; never downloads."""
     try:
@@ -27,6 +40,12 @@ def read_tfds(spec: str, data_dir, splits, max_in_memory_bytes: int):
     try:
         builder = tfds.builder(spec, data_dir=None if data_dir is None else str(data_dir))
     except Exception as error:  # noqa: BLE001 - DatasetNotFoundError and friends
+        if _missing_tensorflow(error):
+            raise DataError(
+                f"tfds data set {spec!r} needs TensorFlow to be read, and TensorFlow is not "
+                f"installed here. Install tensorflow, or export the data as an image folder or "
+                f"an .npz file and pass that instead."
+            ) from None
         raise DataError(f"Unknown tfds data set {spec!r}: {error}") from None
     if not builder.is_prepared():
         root = Path(builder.data_dir).parent.parent
