@@ -141,3 +141,10 @@ def test_distribution_and_mixed_precision_run_through_keras(digits, field):
         assert keras.config.dtype_policy().name == before  # the global policy is restored
     if keras.backend.backend() == "jax":
         keras.distribution.set_distribution(None)
+
+
+def test_a_regularization_penalty_is_no_bad_initial_loss(digits):
+    config = TrainConfig(epochs=1, batch_size=100, l2=1e-2)
+    result = train("mlp", digits, config, verbose=0)
+    assert result.history["loss"][0] > 2 * np.log(10)  # the penalty dominates the first loss
+    assert "bad_initial_loss" not in [d.code for d in result.diagnoses]
