@@ -47,10 +47,18 @@ def test_train_lenet5_learns_and_writes_a_run(digits, tmp_path):
 
 
 def test_existing_run_directory_is_not_overwritten(digits, tmp_path):
-    config = TrainConfig(epochs=1, batch_size=100)
+    config = TrainConfig(epochs=2, batch_size=100)
     train("perceptron", digits, config, run_dir=tmp_path / "run", verbose=0)
     with pytest.raises(ValueError, match="already holds a run"):
         train("perceptron", digits, config, run_dir=tmp_path / "run", verbose=0)
+    # overwrite=True starts afresh: nothing of the first run is left to mix into a resume,
+    # even if the new run is killed before its first epoch commits.
+    from zoo.training.runs import RunDirectory
+
+    run = RunDirectory(tmp_path / "run")
+    run.create({"model": "perceptron"})
+    left = sorted(p.name for p in (tmp_path / "run").rglob("*") if p.is_file())
+    assert left == ["run.json"] and run.state() is None
 
 
 def test_regularization_augmentation_and_schedule_together(digits):

@@ -37,7 +37,7 @@ import keras
 import numpy as np
 
 from zoo.saving import atomic_write, save_model, write_text_atomic
-from zoo.training.callbacks import HISTORY_CSV, get_callbacks_state, monitor_mode
+from zoo.training.callbacks import DOCTOR_REPORT, HISTORY_CSV, get_callbacks_state, monitor_mode
 
 RUN_JSON = "run.json"
 STATE_JSON = "state.json"
@@ -113,6 +113,11 @@ class RunDirectory:
         return os.path.isfile(self.file(RUN_JSON))
 
     def create(self, record: dict) -> None:
+        """Starts a run here; files of an earlier run in the folder are removed first."""
+        for name in (STATE_JSON, BEST_MODEL, BEST_JSON, FINAL_MODEL, METRICS_JSON, HISTORY_CSV, DOCTOR_REPORT):
+            if os.path.isfile(self.file(name)):
+                os.remove(self.file(name))
+        self.prune_checkpoints(keep_epoch=-1)
         os.makedirs(self.file(CHECKPOINTS), exist_ok=True)
         write_json(self.file(RUN_JSON), record)
 
