@@ -140,8 +140,20 @@ class StepDecay(EpochSchedule):
         }
 
 
+class _RateDecay(EpochSchedule):
+    """Shared arguments of the decays driven by one rate ``k``: ``a0``, ``k``, floor."""
+
+    def __init__(self, initial_lr: float, decay_rate: float, min_lr: float = 0.0):
+        self.initial_lr = _check("initial_lr", initial_lr, low=0, strict=True)
+        self.decay_rate = _check("decay_rate", decay_rate, low=0)
+        self.min_lr = _check("min_lr", min_lr, low=0)
+
+    def get_config(self):
+        return {"initial_lr": self.initial_lr, "decay_rate": self.decay_rate, "min_lr": self.min_lr}
+
+
 @_register
-class ExponentialDecay(EpochSchedule):
+class ExponentialDecay(_RateDecay):
     """Exponential decay: ``max(a0 * exp(-k t), min_lr)``.
 
     Args:
@@ -150,20 +162,12 @@ class ExponentialDecay(EpochSchedule):
         min_lr: floor. Defaults to 0.
     """
 
-    def __init__(self, initial_lr: float, decay_rate: float, min_lr: float = 0.0):
-        self.initial_lr = _check("initial_lr", initial_lr, low=0, strict=True)
-        self.decay_rate = _check("decay_rate", decay_rate, low=0)
-        self.min_lr = _check("min_lr", min_lr, low=0)
-
     def _lr(self, epoch):
         return max(self.initial_lr * math.exp(-self.decay_rate * epoch), self.min_lr)
 
-    def get_config(self):
-        return {"initial_lr": self.initial_lr, "decay_rate": self.decay_rate, "min_lr": self.min_lr}
-
 
 @_register
-class InverseTimeDecay(EpochSchedule):
+class InverseTimeDecay(_RateDecay):
     """1/t decay: ``max(a0 / (1 + k t), min_lr)``.
 
     Args:
@@ -172,16 +176,8 @@ class InverseTimeDecay(EpochSchedule):
         min_lr: floor. Defaults to 0.
     """
 
-    def __init__(self, initial_lr: float, decay_rate: float, min_lr: float = 0.0):
-        self.initial_lr = _check("initial_lr", initial_lr, low=0, strict=True)
-        self.decay_rate = _check("decay_rate", decay_rate, low=0)
-        self.min_lr = _check("min_lr", min_lr, low=0)
-
     def _lr(self, epoch):
         return max(self.initial_lr / (1.0 + self.decay_rate * epoch), self.min_lr)
-
-    def get_config(self):
-        return {"initial_lr": self.initial_lr, "decay_rate": self.decay_rate, "min_lr": self.min_lr}
 
 
 def _cosine(lr_max: float, lr_min: float, t: float, period: float) -> float:
