@@ -28,7 +28,7 @@ def _default_plot_path(trained, split: str) -> str:
 @click.argument("model_or_run")
 @click.option(
     "--data", default=DEFAULT_DATA, show_default=True,
-    help="Image folder, .npz file, tfds:NAME or mnist-sample.",
+    help="Image folder, .npz file, tfds:NAME, mnist-sample or cifar10-sample.",
 )
 @click.option(
     "--split", type=click.Choice(["test", "val", "train"]), default="test", show_default=True,
@@ -123,7 +123,7 @@ def predict_cmd(model, images, top_k, as_json):
 @click.argument("name")
 @click.option(
     "--data", default=DEFAULT_DATA, show_default=True,
-    help="Image folder, .npz file, tfds:NAME or mnist-sample.",
+    help="Image folder, .npz file, tfds:NAME, mnist-sample or cifar10-sample.",
 )
 @click.option("--steps", type=click.IntRange(min=2), default=200, show_default=True,
               help="Batches in the sweep.")  # fmt: skip

@@ -20,7 +20,10 @@ from cli.params import SHAPE, user_errors
 from zoo.training.config import AUGMENTATIONS, DISTRIBUTE, LOSSES, OPTIMIZERS, SCHEDULES, TrainConfig
 
 _CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "loss": LOSSES, "distribute": DISTRIBUTE}
-_DATA_HELP = "Image folder, .npz file, tfds:NAME or 'mnist-sample' (the shipped MNIST sample)."
+_DATA_HELP = (
+    "Image folder, .npz file, tfds:NAME, 'mnist-sample' or 'cifar10-sample' "
+    "(the shipped MNIST / CIFAR-10 samples)."
+)
 
 
 def _field_help(name: str) -> str:
@@ -51,6 +54,9 @@ def _config_options(fn):
                 help=f"Augmentation, repeatable: {', '.join(AUGMENTATIONS)}.")  # fmt: skip
         elif name == "jit_compile":
             option = click.option(flag, type=click.Choice(["auto", "true", "false"]), default=None, help=help_text)
+        elif name == "mixed_precision":
+            option = click.option(
+                flag, type=click.Choice(["bfloat16", "float16", "false"]), default=None, help=help_text)  # fmt: skip
         elif name in _CHOICES:
             option = click.option(flag, type=click.Choice(_CHOICES[name], case_sensitive=False), default=None, help=help_text)
         elif kind[0] is bool:
@@ -71,7 +77,7 @@ def _collect_config(config_file, values: dict) -> TrainConfig:
     for key, value in values.items():
         if value is None or value == ():
             continue
-        if key == "jit_compile":
+        if key in ("jit_compile", "mixed_precision"):
             value = {"true": True, "false": False}.get(value, value)
         changes[key] = list(value) if key == "augment" else value
     return base.replace(**changes) if changes else base
@@ -93,7 +99,9 @@ def _parse_model_args(pairs) -> dict:
 
 
 def _check_data(data: str) -> None:
-    special = data in ("mnist-sample", "sample") or data.startswith("tfds:")
+    from zoo.data.sample import SAMPLE_NAMES
+
+    special = data.lower() in SAMPLE_NAMES or data.startswith("tfds:")
     if not special and not os.path.exists(data):
         raise click.BadParameter(f"no such file or folder: {data!r}. {_DATA_HELP}", param_hint="--data")
 

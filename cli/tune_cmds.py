@@ -26,7 +26,7 @@ SPACE_HELP = (
 
 @click.command("tune")
 @click.argument("name")
-@click.option("--data", required=True, help="Image folder, .npz, 'tfds:NAME' or 'mnist-sample'.")
+@click.option("--data", required=True, help="Image folder, .npz, 'tfds:NAME', 'mnist-sample' or 'cifar10-sample'.")
 @click.option("--tuner", type=click.Choice(TUNERS), default="random", show_default=True, help="Search algorithm.")
 @click.option("--space", "spaces", multiple=True, metavar="NAME=SPEC", help=SPACE_HELP)
 @click.option("--space-file", type=click.Path(dir_okay=False), help="Search space as a YAML/JSON mapping NAME: SPEC.")

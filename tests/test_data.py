@@ -25,6 +25,10 @@ from zoo.data import DataError, load, screen_folder, write_sample_folder
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist.tar.gz"
+SHARED_CIFAR10 = REPO.parent / "shared" / "data" / "cifar10.tar.gz"
+CIFAR10_CLASSES = sorted(
+    ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+)
 SIZE = (16, 16)  # every good test image is 16x16 (W, H)
 
 
@@ -429,6 +433,88 @@ def test_real_mnist_folder_subset(tmp_path):
     bundle = load(tmp_path / "mnist" / "test", validation_split=0)
     assert bundle.class_names == ("0", "1") and bundle.input_shape == (28, 28, 1)
     assert bundle.num_examples("train") == 20
+
+
+def test_cifar10_sample_loads_with_shapes_counts_and_classes():
+    bundle = load("cifar10-sample")
+    assert bundle.class_names == tuple(CIFAR10_CLASSES)
+    assert bundle.input_shape == (32, 32, 3)
+    assert bundle.num_examples("train") == 450
+    assert bundle.num_examples("val") == 50
+    assert bundle.num_examples("test") == 1000
+    assert np.bincount(bundle.train[1]).tolist() == [45] * 10
+    assert np.bincount(bundle.val[1]).tolist() == [5] * 10
+    assert np.bincount(bundle.test[1]).tolist() == [100] * 10
+    x, y = bundle.test
+    assert x.dtype == np.uint8 and x.shape == (1000, 32, 32, 3) and y.dtype == np.int32
+    assert x.max() == 255 and x.min() == 0
+    assert "cifar10-sample" in bundle.source
+    assert load("CIFAR10-Sample", validation_split=0).num_examples("train") == 500
+    # A different data set than the MNIST sample, and its own fingerprint.
+    assert bundle.fingerprint != load("mnist-sample").fingerprint
+    assert bundle.fingerprint == load("cifar10-sample").fingerprint
+    assert zdata.sample_path("cifar10-sample").stat().st_size < 6_000_000
+
+
+def test_cifar10_sample_arrays_are_class_by_class_with_source_ids():
+    arrays = zdata.load_sample_arrays("cifar10-sample")
+    assert arrays["class_names"].tolist() == CIFAR10_CLASSES
+    for split, per_class in (("train", 50), ("test", 100)):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        ids = arrays[f"source_ids_{split}"]
+        assert x.dtype == np.uint8 and x.shape == (10 * per_class, 32, 32, 3)
+        assert y.dtype == np.uint8 and y.tolist() == np.repeat(np.arange(10), per_class).tolist()
+        assert ids.dtype == np.int32 and len(ids) == len(y)
+        for label in range(10):
+            members = ids[y == label]
+            assert np.all(np.diff(members) > 0)  # distinct, in file-name order
+            assert members.min() >= 0 and members.max() < (5000 if split == "train" else 1000)
+    # The MNIST sample stays the default of the helpers.
+    assert zdata.load_sample_arrays()["x_train"].shape == (5000, 28, 28, 1)
+    assert zdata.sample_path() == zdata.sample_path("mnist-sample")
+
+
+def test_unknown_sample_name_suggests_the_shipped_ones():
+    with pytest.raises(ValueError, match="Did you mean 'cifar10-sample'"):
+        zdata.sample_path("cifar10-smaple")
+
+
+def test_cifar10_sample_folder_round_trip(tmp_path):
+    root = write_sample_folder(tmp_path / "cifar", split="test", per_class=2, name="cifar10-sample")
+    bundle = load(root, validation_split=0)
+    assert bundle.class_names == tuple(CIFAR10_CLASSES) and bundle.input_shape == (32, 32, 3)
+    arrays = zdata.load_sample_arrays("cifar10-sample")
+    first_cat = arrays["x_test"][np.flatnonzero(arrays["y_test"] == 3)[0]]
+    on_disk = np.asarray(Image.open(root / "cat" / "0000.png"))
+    assert np.array_equal(on_disk, first_cat)
+
+
+@pytest.mark.skipif(not SHARED_CIFAR10.is_file(), reason="../shared/data is absent")
+def test_cifar10_sample_images_equal_their_source_jpegs():
+    """The first test image of every class, and a few train ones, decode to the stored pixels."""
+    arrays = zdata.load_sample_arrays("cifar10-sample")
+    picks = [("test", label, k) for label in range(10) for k in (0, -1)]
+    picks += [("train", label, 0) for label in range(3)]  # early in the archive
+    wanted = {}  # member name in the archive -> stored image
+    for split, label, k in picks:
+        i = np.flatnonzero(arrays[f"y_{split}"] == label)[k]
+        file = f"{int(arrays[f'source_ids_{split}'][i]):04d}.jpg"
+        wanted[f"cifar10/{split}/{CIFAR10_CLASSES[label]}/{file}"] = arrays[f"x_{split}"][i]
+    found = {}
+    with tarfile.open(SHARED_CIFAR10, "r:gz") as archive:
+        for member in archive:
+            if member.isfile() and member.name in wanted:
+                found[member.name] = archive.extractfile(member).read()
+                if len(found) == len(wanted):
+                    break
+    assert sorted(found) == sorted(wanted)
+    for name, data in found.items():
+        with Image.open(io.BytesIO(data)) as image:
+            assert image.format == "JPEG" and image.size == (32, 32)
+            decoded = np.asarray(image.convert("RGB"))
+        assert np.array_equal(decoded, wanted[name]), name
+        # What an image-folder load of the same file gives, too.
+        assert np.array_equal(zdata.decode_image(data), wanted[name]), name
 
 
 # --------------------------------------------------------------------------- backends

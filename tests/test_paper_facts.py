@@ -114,6 +114,21 @@ def test_flops_match_the_literature(name, gmacs):
     assert zoo.model_info(name)["flops"] / 1e9 == pytest.approx(gmacs, rel=0.06)
 
 
+def test_resnet_stride_placement_v1_and_v1_5():
+    """v1.5 (default) strides the 3x3 conv; ``stride_on="1x1"`` is the paper's 3.8 GFLOPs model."""
+    v15 = zoo.build_model("resnet50", input_shape=(64, 64, 3))
+    v1 = zoo.build_model("resnet50", input_shape=(64, 64, 3), stride_on="1x1")
+    assert v15.get_layer("stage2_unit1_conv1").strides == (1, 1)
+    assert v15.get_layer("stage2_unit1_conv2").strides == (2, 2)
+    assert v1.get_layer("stage2_unit1_conv1").strides == (2, 2)
+    assert v1.get_layer("stage2_unit1_conv2").strides == (1, 1)
+    assert v1.count_params() == v15.count_params()
+    assert zoo.model_info("resnet50", stride_on="1x1")["flops"] / 1e9 == pytest.approx(3.86, abs=0.01)
+    assert zoo.model_info("resnet50")["flops"] / 1e9 == pytest.approx(4.09, abs=0.01)
+    with pytest.raises(ValueError, match="stride_on must be"):
+        zoo.build_model("resnet50", stride_on="3x1")
+
+
 def test_deterministic_block_names():
     vgg = [layer.name for layer in zoo.build_model("vgg16_c", input_shape=(32, 32, 3)).layers]
     assert "block3_conv3" in vgg and "block5_pool" in vgg and vgg[-1] == "predictions"

@@ -137,7 +137,9 @@ class TestCli:
         assert len([line for line in lines if line.startswith("Error")]) == 1
 
 
-@pytest.mark.parametrize("field", [{"distribute": "auto"}, {"mixed_precision": True}])
+@pytest.mark.parametrize(
+    "field", [{"distribute": "auto"}, {"mixed_precision": True}, {"mixed_precision": "bfloat16"}]
+)
 def test_distribution_and_mixed_precision_run_through_keras(digits, field):
     import keras
 
@@ -145,7 +147,8 @@ def test_distribution_and_mixed_precision_run_through_keras(digits, field):
     result = train("lenet5", digits, TrainConfig(epochs=1, batch_size=64, **field), verbose=0)
     assert result.status == "completed" and np.isfinite(result.history["loss"][-1])
     if field.get("mixed_precision"):
-        assert result.model.dtype_policy.name == "mixed_float16"
+        expected = "mixed_bfloat16" if field["mixed_precision"] == "bfloat16" else "mixed_float16"
+        assert result.model.dtype_policy.name == expected
         assert keras.config.dtype_policy().name == before  # the global policy is restored
     if keras.backend.backend() == "jax":
         keras.distribution.set_distribution(None)
@@ -156,3 +159,57 @@ def test_a_regularization_penalty_is_no_bad_initial_loss(digits):
     result = train("mlp", digits, config, verbose=0)
     assert result.history["loss"][0] > 2 * np.log(10)  # the penalty dominates the first loss
     assert "bad_initial_loss" not in [d.code for d in result.diagnoses]
+
+
+def test_track_test_logs_the_test_curve_without_choosing_on_it(digits, tmp_path):
+    config = TrainConfig(epochs=2, batch_size=64, track_test=True, doctor=False)
+    result = train("lenet5", digits, config, run_dir=tmp_path / "run", verbose=0)
+    for key in ("test_accuracy", "test_loss", "test_time"):
+        assert len(result.history[key]) == 2, key
+    # the last epoch's test accuracy is the final model's test accuracy
+    assert result.history["test_accuracy"][-1] == pytest.approx(result.metrics["test_accuracy"], abs=1e-6)
+    header = (tmp_path / "run" / "history.csv").read_text().splitlines()[0].split(",")
+    assert "test_accuracy" in header
+    with pytest.raises(ValueError, match="not watch the test split"):
+        TrainConfig(monitor="test_accuracy")
+
+
+def test_track_test_needs_a_test_split(digits, tmp_path):
+    with np.load(digits) as a:
+        np.savez(tmp_path / "no_test.npz", x_train=a["x_train"], y_train=a["y_train"])
+    with pytest.raises(ValueError, match="track_test=True needs a test split"):
+        train("lenet5", str(tmp_path / "no_test.npz"), TrainConfig(epochs=1, track_test=True), verbose=0)
+
+
+def test_jax_compiles_models_with_random_image_transforms():
+    """Under JAX, Keras' own 'auto' would run a model with RandomTranslation eagerly."""
+    import keras
+
+    from zoo.training.fit import compile_model
+
+    inputs = keras.Input((8, 8, 1))
+    x = keras.layers.RandomTranslation(0.1, 0.1)(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(x)))
+    compile_model(model, TrainConfig())
+    expected = keras.backend.backend() == "jax"  # TF keeps Keras' choice: no XLA for this layer
+    assert bool(model.jit_compile) is expected
+    compile_model(model, TrainConfig(jit_compile=False))
+    assert model.jit_compile is False
+
+
+def test_a_run_from_before_a_new_config_field_still_resumes_in_the_same_process(digits, tmp_path):
+    """Fields added to TrainConfig later take their defaults; they are no 'changed config'.
+
+    Resuming in the process that trained (a notebook) used to fail: Keras numbers optimizer
+    instances per process (adam, adam_1), and the architecture hash covered the compile config.
+    """
+    import json
+
+    run_dir = tmp_path / "run"
+    train("lenet5", digits, TrainConfig(epochs=1, batch_size=100, doctor=False), run_dir=run_dir, verbose=0)
+    record = json.loads((run_dir / "run.json").read_text())
+    del record["config"]["track_test"]  # as written by a version without the field
+    (run_dir / "run.json").write_text(json.dumps(record))
+    result = train(run_dir=run_dir, resume=True, verbose=0)
+    assert result.status == "completed"
+    assert result.history["epoch"] == [1]

@@ -1,4 +1,4 @@
-"""Data: image folders, ``.npz`` files, tfds names and the embedded MNIST sample.
+"""Data: image folders, ``.npz`` files, tfds names and the embedded samples.
 
 ``load(source)`` returns a `DataBundle` of ``train``/``val``/``test`` splits
 with raw ``uint8`` pixels (0..255) and ``int32`` labels; image folders are

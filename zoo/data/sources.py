@@ -1,4 +1,4 @@
-"""`load`: one entry point for image folders, ``.npz`` files, tfds and the sample.
+"""`load`: one entry point for image folders, ``.npz`` files, tfds and the samples.
 
 Images are decoded with Pillow into NumPy, so loading works on every Keras
 backend without TensorFlow. Pixel values stay raw ``uint8`` in ``0..255``
@@ -28,6 +28,7 @@ from zoo.data.images import (
     BadImageError,
     decode_image,
 )
+from zoo.data.sample import SAMPLE_NAMES, resolve_sample, sample_path
 from zoo.data.screen import (
     DataError,
     ImageRecord,
@@ -40,9 +41,6 @@ __all__ = ["DEFAULT_MAX_IN_MEMORY_BYTES", "SAMPLE_NAMES", "DataBundle", "load"]
 
 #: Decoded data larger than this streams from files instead (2 GiB).
 DEFAULT_MAX_IN_MEMORY_BYTES = 2 * 1024**3
-
-#: Source strings that mean the MNIST sample shipped in the package.
-SAMPLE_NAMES = ("mnist-sample", "sample")
 
 SPLITS = ("train", "val", "test")
 _SPLIT_ALIASES = {"train": "train", "val": "val", "validation": "val", "test": "test"}
@@ -198,7 +196,9 @@ def load(
     - ``"tfds:NAME"`` (or ``"tfds:NAME:VERSION"``), a tensorflow-datasets
       data set already prepared under ``data_dir``; nothing is downloaded;
     - ``"mnist-sample"`` (or ``"sample"``): 5000 train + 1000 test real MNIST
-      digits shipped in the package.
+      digits shipped in the package;
+    - ``"cifar10-sample"``: 500 train + 1000 test real CIFAR-10 images
+      shipped in the package.
 
     When there is no val split, one is carved from train: ``validation_split``
     of every class, chosen with ``seed`` (stratified and deterministic).
@@ -206,7 +206,8 @@ def load(
     Pixels are kept raw (``uint8`` 0..255); models decide the scaling.
 
     Args:
-        source: folder path, ``.npz`` path, ``"tfds:NAME"`` or ``"mnist-sample"``.
+        source: folder path, ``.npz`` path, ``"tfds:NAME"``, ``"mnist-sample"``
+            or ``"cifar10-sample"``.
         image_size: ``(height, width)`` (or one int for square) to resize to
             (bilinear). None keeps the size; a folder of mixed sizes then
             raises.
@@ -253,11 +254,9 @@ def load(
         workers=workers,
     )
     if isinstance(source, str) and source.lower() in SAMPLE_NAMES:
-        from zoo.data.sample import sample_path
-
-        path = sample_path()
+        path = sample_path(source)
         arrays, class_names = read_npz(path)
-        label = f"mnist-sample ({path.name}, embedded)"
+        label = f"{resolve_sample(source).name} ({path.name}, embedded)"
         return _from_arrays(arrays, class_names, label, opts)
     if isinstance(source, str) and source.startswith("tfds:"):
         from zoo.data.tfds_source import read_tfds

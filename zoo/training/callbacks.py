@@ -3,6 +3,7 @@
 Order of the returned list (it matters: callbacks share one ``logs`` dict per
 epoch, so later ones see what earlier ones wrote):
 
+0. `TestSplitTracker` (``track_test=True``); writes ``logs["test_*"]``.
 1. `EpochLRScheduler` (schedule, or the warmup before reduce-on-plateau);
    writes ``logs["lr"]``.
 2. `ResumableReduceLROnPlateau` (``schedule="plateau"``).
@@ -42,6 +43,7 @@ __all__ = [
     "HISTORY_CSV",
     "TENSORBOARD_DIR",
     "ResumableEarlyStopping",
+    "TestSplitTracker",
     "get_callbacks_state",
     "make_callbacks",
     "monitor_mode",
@@ -104,6 +106,37 @@ class ResumableEarlyStopping(ResumableCounters, keras.callbacks.EarlyStopping):
             self._pending_weights = None
 
 
+class TestSplitTracker(keras.callbacks.Callback):
+    """Evaluates the test split after every epoch; adds ``test_*`` to the logs.
+
+    For test-error curves during training, as He et al. (2016), "Deep Residual
+    Learning for Image Recognition", Fig. 6 plots them, and for time-to-
+    accuracy figures. It only reports: `TrainConfig` refuses a ``test_*``
+    monitor, so no epoch, weight or schedule is ever chosen on test data.
+    ``test_time`` is the seconds the evaluation took (inside ``epoch_time``).
+
+    Args:
+        x: inputs (array or a ``keras.utils.PyDataset`` yielding ``(x, y)``).
+        y: labels, with array ``x``.
+        batch_size: evaluation batch size, with array ``x``.
+    """
+
+    def __init__(self, x, y=None, batch_size: int | None = None):
+        super().__init__()
+        self.x, self.y, self.batch_size = x, y, batch_size
+
+    def on_epoch_end(self, epoch, logs=None):
+        import time
+
+        if logs is None:
+            return
+        start = time.perf_counter()
+        args = {"x": self.x} if self.y is None else {"x": self.x, "y": self.y, "batch_size": self.batch_size}
+        values = self.model.evaluate(**args, verbose=0, return_dict=True)
+        logs.update({f"test_{name}": float(value) for name, value in values.items()})
+        logs["test_time"] = time.perf_counter() - start
+
+
 def make_callbacks(
     config: Any,
     run_dir: str | os.PathLike | None = None,
@@ -113,6 +146,7 @@ def make_callbacks(
     has_validation: bool | None = None,
     verbose: int = 1,
     csv_log: bool = True,
+    test_data: tuple | Any = None,
 ) -> list[keras.callbacks.Callback]:
     """Builds the callbacks a `TrainConfig` asks for (see the module doc).
 
@@ -130,12 +164,15 @@ def make_callbacks(
         csv_log: add Keras' ``CSVLogger`` (append mode) when ``run_dir`` is
             given; ``zoo.train`` passes False because its run checkpoint
             writes one continuous history itself, resume included.
+        test_data: ``(x, y)`` arrays or a dataset of the test split; with
+            ``config.track_test`` it is evaluated after every epoch.
 
     Returns:
         A new list of new callback instances.
 
     Raises:
-        ValueError: a ``val_*`` monitor without validation data.
+        ValueError: a ``val_*`` monitor without validation data, or
+            ``track_test`` without ``test_data``.
     """
     monitor = config.monitor
     watches = config.early_stopping or config.schedule == "plateau"
@@ -151,6 +188,16 @@ def make_callbacks(
         os.makedirs(run_dir, exist_ok=True)
 
     callbacks: list[keras.callbacks.Callback] = []
+    if getattr(config, "track_test", False):
+        if test_data is None:
+            raise ValueError(
+                "TrainConfig.track_test=True needs a test split: use a folder with a test/ "
+                "subfolder, an .npz with x_test/y_test, or turn track_test off."
+            )
+        if isinstance(test_data, tuple):
+            callbacks.append(TestSplitTracker(test_data[0], test_data[1], batch_size=config.batch_size))
+        else:
+            callbacks.append(TestSplitTracker(test_data))
     schedule = make_schedule(config)
     if config.schedule == "plateau":
         if schedule is not None:  # warmup first, then plateau takes over

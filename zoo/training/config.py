@@ -138,13 +138,20 @@ class TrainConfig:
         seed: global random seed (``None`` = not seeded).
         validation_split: fraction held out for validation when the data
             has no validation split (0 = none).
-        mixed_precision: train with the ``mixed_float16`` policy.
+        mixed_precision: ``False``; ``"bfloat16"`` (Keras' ``mixed_bfloat16``
+            policy: the GPU/TPU choice, no loss scaling needed); ``"float16"``
+            or ``True`` (``mixed_float16``, with Keras' automatic loss scaling).
         jit_compile: ``True``, ``False`` or ``"auto"`` (Keras' default).
         steps_per_execution: steps run per compiled call.
         distribute: one of `DISTRIBUTE`.
         doctor: run the training doctor (live checks and final report).
         tensorboard: write TensorBoard logs into the run directory
             (TensorFlow backend only).
+        track_test: evaluate the test split after every epoch and log
+            ``test_loss``/``test_accuracy`` in the history, for test-error
+            curves like He et al. (2016), Fig. 6, and time-to-accuracy
+            figures. Reporting only: a ``test_*`` metric can never be the
+            ``monitor`` (no early stopping, plateau or best model on it).
     """
 
     # --- loop
@@ -192,12 +199,13 @@ class TrainConfig:
     # --- execution
     seed: int | None = None
     validation_split: float = 0.1
-    mixed_precision: bool = False
+    mixed_precision: bool | str = False
     jit_compile: bool | str = "auto"
     steps_per_execution: int = 1
     distribute: str = "none"
     doctor: bool = True
     tensorboard: bool = False
+    track_test: bool = False
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(type(self))
@@ -280,10 +288,19 @@ class TrainConfig:
         _positive(self, "max_norm")
         _at_least(self, "seed", 0)
         _in_range(self, "validation_split", 0.0, 1.0, hi_open=True)
+        if self.mixed_precision not in (True, False, "float16", "bfloat16"):
+            _bad("mixed_precision", self.mixed_precision, "be False, 'bfloat16', 'float16' or True (= 'float16')")
         if self.jit_compile not in (True, False, "auto"):
             _bad("jit_compile", self.jit_compile, "be True, False or 'auto'")
         _at_least(self, "steps_per_execution", 1)
         _one_of(self, "distribute", DISTRIBUTE)
+        if self.monitor.startswith("test_"):
+            _bad(
+                "monitor",
+                self.monitor,
+                "not watch the test split: choosing epochs or weights on test data leaks it "
+                "into training; monitor 'val_loss' or 'val_accuracy' (track_test only reports)",
+            )
 
     # --------------------------------------------------------- serialization
     def to_dict(self) -> dict[str, Any]:
@@ -404,7 +421,7 @@ def _coerce(name: str, hint: Any, value: Any) -> Any:
             return None
         _bad(name, value, "not be None")
     kinds = [a for a in args if a is not type(None)] or [hint]
-    if name == "jit_compile":  # bool | str, checked in _validate
+    if name in ("jit_compile", "mixed_precision"):  # bool | str, checked in _validate
         return value
     kind = kinds[0]
     if kind is bool:

@@ -72,9 +72,20 @@ def _json_default(obj):
     raise TypeError(f"not JSON serializable: {type(obj).__name__}")
 
 
-def architecture_hash(model) -> str:
-    """sha256 of the model's architecture (its JSON config, weights excluded)."""
-    return hashlib.sha256(model.to_json(sort_keys=True).encode()).hexdigest()
+def architecture_hash(model, *, legacy: bool = False) -> str:
+    """sha256 of the model's architecture (its JSON config, weights excluded).
+
+    The compile config is left out: it names the optimizer instance, and
+    Keras numbers those per process (``adam``, ``adam_1``, ...), so a run
+    resumed in the same Python process would look like another model.
+    ``legacy=True`` hashes the whole JSON, as runs written before this did.
+    """
+    text = model.to_json(sort_keys=True)
+    if not legacy:
+        config = json.loads(text)
+        config.pop("compile_config", None)
+        text = json.dumps(config, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def optimizer_signature(optimizer) -> list:
