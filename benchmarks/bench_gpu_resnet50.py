@@ -126,6 +126,10 @@ def main(argv=None) -> int:
         batch, steps, repeats = 8, 2, 2
     wanted = [c.strip() for c in args.contenders.split(",") if c.strip()]
 
+    if importlib.util.find_spec("jax") is None:
+        print("skipped: JAX is not installed (pip install -e .[bench]).")
+        report("gpu_resnet50", {"skipped": "JAX not installed"}, args.json)
+        return 0
     import keras
 
     if keras.backend.backend() != "jax":
