@@ -1,6 +1,6 @@
 """What every benchmark script shares: arguments, interleaved timing, JSON out.
 
-Contenders are timed *interleaved* (A, B, A, B, ...) in one process after
+Contenders are timed *interleaved* (A, B, then B, A, ...) in one process after
 their warm-up, so that a slow minute of the machine (another process, thermal
 throttling) lands on both sides instead of biasing the ratio.
 """
@@ -41,6 +41,9 @@ def interleaved(
 ) -> dict[str, dict]:
     """Warms every contender up, then times them in turns ``repeats`` times.
 
+    Turns alternate the order (A, B then B, A) so neither side always runs
+    right after the other.
+
     Each callable must block until its work is done.
 
     Returns:
@@ -58,8 +61,12 @@ def interleaved(
                 first[name] = time.perf_counter() - start
     times: dict[str, list[float]] = {name: [] for name in contenders}
     cpu: dict[str, list[float]] = {name: [] for name in contenders}
-    for _ in range(repeats):
-        for name, fn in contenders.items():
+    names = list(contenders)
+    for r in range(repeats):
+        # the order is reversed every other turn (A B, B A, ...): whoever runs
+        # second in a turn finds warmer caches, and no contender should always get that
+        for name in names if r % 2 == 0 else names[::-1]:
+            fn = contenders[name]
             start, start_cpu = time.perf_counter(), time.process_time()
             fn()
             times[name].append(time.perf_counter() - start)

@@ -69,7 +69,7 @@ def main(argv=None) -> dict:
     import keras
     import numpy as np
 
-    repeats, warmup = (2, 1) if args.quick else (4, 2)
+    repeats, warmup = (2, 1) if args.quick else (10, 2)
     rows, results = [], []
     for arch, mode, batch, size in QUICK_CASES if args.quick else CASES:
         shape = (size, size, 3)
