@@ -38,6 +38,9 @@ import _common  # noqa: F401  (sys.path)
 from _common import interleaved, parser, print_table, report
 
 
+COMMAND = "python benchmarks/bench_gpu_resnet50.py"
+
+
 def _jax_contender(build, batch: int, steps: int):
     """A step function that runs ``steps`` jitted Keras training steps on GPU."""
     from functools import partial
@@ -128,7 +131,7 @@ def main(argv=None) -> int:
 
     if importlib.util.find_spec("jax") is None:
         print("skipped: JAX is not installed (pip install -e .[bench]).")
-        report("gpu_resnet50", {"skipped": "JAX not installed"}, args.json)
+        report("gpu_resnet50", {"command": COMMAND, "skipped": "JAX not installed"}, args.json)
         return 0
     import keras
 
@@ -139,7 +142,7 @@ def main(argv=None) -> int:
 
     if jax.default_backend() != "gpu":
         print(f"skipped: no GPU visible to JAX (default backend {jax.default_backend()!r}).")
-        report("gpu_resnet50", {"skipped": "no GPU"}, args.json)
+        report("gpu_resnet50", {"command": COMMAND, "skipped": "no GPU visible to JAX"}, args.json)
         return 0
     import zoo
 
@@ -181,7 +184,7 @@ def main(argv=None) -> int:
                      f"{r['params']:,}", f"{r['warmup_first_s']:.0f} s", ratio])  # fmt: skip
     print_table(rows, ("contender", "images/s", "step", "params", "first call", "vs torch-compile"))
     devices = [str(d) for d in jax.devices()]
-    out = {"batch_size": batch, "steps": steps, "repeats": repeats, "dtype": "bfloat16",
+    out = {"command": COMMAND + (" --quick" if args.quick else ""), "batch_size": batch, "steps": steps, "repeats": repeats, "dtype": "bfloat16",
            "devices": devices, "results": results, "skipped": skipped}  # fmt: skip
     report("gpu_resnet50", out, args.json)
     return 0

@@ -40,6 +40,7 @@ SCRIPTS = {
     "backends": "bench_backends.py",
     "input_pipeline": "bench_input_pipeline.py",
     "flops": "bench_flops.py",
+    "gpu_resnet50": "bench_gpu_resnet50.py",
 }
 BEGIN, END = "<!-- BEGIN GENERATED -->", "<!-- END GENERATED -->"
 
@@ -216,12 +217,29 @@ def render_flops(d) -> list[str]:
         "", "A training step counts 3 x forward MACs x 2 FLOPs (`zoo.info.count_macs`).", ""]
 
 
+def render_gpu_resnet50(d) -> list[str]:
+    title = "6. GPU: ResNet-50 training, bfloat16, zoo (JAX) vs keras.applications vs torchvision"
+    if d.get("skipped"):
+        if isinstance(d["skipped"], str):
+            return _head(title, d) + [f"Skipped: {d['skipped']} (the GPU figures recorded on a lent "
+                                      "H100 are in the hand-written GPU section below).", ""]
+    res = d["results"]
+    ref = res.get("torch-compile", {}).get("images_per_s")
+    rows = [(name, f"{r['images_per_s']:,.0f}", f"{r['median_s'] / d['steps'] * 1e3:.1f}",
+             f"{r['params']:,}", f"{r['images_per_s'] / ref:.2f}" if ref else "-")
+            for name, r in res.items()]
+    return _head(title, d) + [f"Devices: {', '.join(d['devices'])}; batch {d['batch_size']} x "
+                              f"224x224x3, {d['repeats']} repeats of {d['steps']} steps.", ""] + _table(
+        ("contender", "images/s", "step ms", "params", "vs torch.compile"), rows) + [""]
+
+
 RENDER = {
     "vs_applications": render_vs_applications,
     "train_overhead": render_train_overhead,
     "backends": render_backends,
     "input_pipeline": render_input_pipeline,
     "flops": render_flops,
+    "gpu_resnet50": render_gpu_resnet50,
 }
 
 
