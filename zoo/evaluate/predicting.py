@@ -1,0 +1,78 @@
+"""Classifying image files with a trained model: `predict`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from zoo.evaluate.loading import load_trained
+from zoo.evaluate.metrics import _probabilities
+
+
+def predict(
+    ref,
+    images: str | os.PathLike | Sequence[str | os.PathLike],
+    top_k: int = 3,
+    *,
+    root=None,
+    max_pixels: int | None = None,
+) -> list[list[tuple[str, float]]]:
+    """Classifies image files: the ``top_k`` classes of each with their probability.
+
+    Each file is opened with the data layer's safe decoder
+    (``zoo.data.decode_image``: format, pixel-count and truncation checks),
+    converted to the channels and size the model was trained on, and
+    preprocessed as in training.
+
+    Args:
+        ref: anything `load_trained` takes.
+        images: one path or a list of paths.
+        top_k: classes per image, most probable first. Defaults to 3.
+        root: saved-models folder for published names.
+        max_pixels: largest ``width * height`` accepted (default: the data
+            layer's, 40M).
+
+    Returns:
+        One list per image of ``(class_name, probability)`` pairs sorted by
+        decreasing probability. Outputs that are not probabilities (logits,
+        hinge scores) are passed through a softmax.
+
+    Raises:
+        FileNotFoundError: a missing image file.
+        ValueError: a file that is not a usable image (``BadImageError``,
+            naming the file), or ``top_k < 1``.
+    """
+    from zoo.data.images import DEFAULT_MAX_PIXELS, BadImageError, decode_image
+
+    if isinstance(images, (str, os.PathLike)):
+        images = [images]
+    images = list(images)
+    if not isinstance(top_k, int) or top_k < 1:
+        raise ValueError(f"top_k must be a positive int; received {top_k!r}")
+    for path in images:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"No image file at {os.fspath(path)!r}.")
+    trained = load_trained(ref, root=root)
+    batch = []
+    for path in images:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+        limit = max_pixels or DEFAULT_MAX_PIXELS
+        try:
+            pixels = decode_image(raw, max_pixels=limit)
+            size, channels = trained.raw_format(pixels.shape)
+            if size is not None or channels is not None:
+                pixels = decode_image(raw, channels=channels, image_size=size, max_pixels=limit)
+        except BadImageError as err:
+            raise BadImageError(f"{os.fspath(path)}: {err}") from None
+        batch.append(trained.preprocessing(pixels[None])[0])
+    outputs = np.asarray(trained.model.predict(np.stack(batch), verbose=0))
+    probs = _probabilities(outputs, trained.config)
+    k = min(top_k, probs.shape[-1])
+    results = []
+    for row in probs:
+        order = np.argsort(-row, kind="stable")[:k]
+        results.append([(trained.class_names[i], float(row[i])) for i in order])
+    return results

@@ -1,0 +1,288 @@
+"""Backbones: build or load a feature extractor, cut its head, attach a new one."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from zoo.training.preprocess import Preprocessing
+from zoo.transfer.blocks import HEAD_LAYERS
+
+
+@dataclasses.dataclass
+class Backbone:
+    """A feature extractor and what it needs.
+
+    Attributes:
+        name: what it was built from (architecture, Keras name, checkpoint
+            or path).
+        kind: ``"zoo"``, ``"keras"``, ``"pretrained"``, ``"file"`` or ``"model"``.
+        model: a functional ``keras.Model`` from images to features.
+        preprocessing: how raw ``uint8`` pixels of the data become its input.
+        weights: description of the weights loaded.
+        manifest: the checkpoint's manifest (``"pretrained"``), else None.
+    """
+
+    name: str
+    kind: str
+    model: Any
+    preprocessing: Preprocessing
+    weights: str | None = None
+    manifest: dict | None = None
+
+    @property
+    def layer_names(self) -> tuple[str, ...]:
+        return tuple(layer.name for layer in self.model.layers)
+
+
+def load_backbone(
+    backbone,
+    data_shape: Sequence[int],
+    *,
+    weights="default",
+    model_kwargs: dict | None = None,
+    preprocessing: Preprocessing | None = None,
+    root=None,
+) -> Backbone:
+    """Builds or loads a backbone for data of ``data_shape`` (H, W, C).
+
+    Args:
+        backbone: a zoo architecture, a ``keras.applications`` name, a
+            checkpoint name, a ``.keras`` path or a ``keras.Model``.
+        data_shape: the shape of one raw image of the data.
+        weights: ``"default"`` means ImageNet for ``keras.applications``,
+            the checkpoint's own for checkpoints and files, random (None)
+            for zoo architectures; else None, ``"imagenet"``, a file or a
+            checkpoint name (see `zoo.weights`).
+        model_kwargs: extra builder arguments (e.g. ``alpha`` for
+            MobileNetV2, ``batch_norm`` for a zoo architecture).
+        preprocessing: overrides the preprocessing chosen for the backbone.
+        root: saved-models folder.
+
+    Returns:
+        A `Backbone` whose model takes ``preprocessing.output_shape(data_shape)``.
+
+    Raises:
+        ValueError: unknown backbone, unfitting weights, too small an input.
+    """
+    import keras
+
+    from zoo import pretrained
+    from zoo import weights as weights_lib
+
+    data_shape = tuple(int(d) for d in data_shape)
+    if len(data_shape) != 3:
+        raise ValueError(f"Backbones take images (height, width, channels); received data of shape {data_shape}.")
+    kwargs = dict(model_kwargs or {})
+    if isinstance(backbone, keras.Model):
+        return _from_model(backbone, "model", getattr(backbone, "name", "model"), data_shape, preprocessing)
+    if not isinstance(backbone, (str, os.PathLike)):
+        raise ValueError(f"backbone must be a name, a '.keras' path or a keras.Model; received {backbone!r}.")
+    name = os.fspath(backbone)
+    if weights_lib.is_keras_application(name):
+        info = weights_lib.keras_application_info(name)
+        w = "imagenet" if weights == "default" else weights
+        h, wd, c = data_shape
+        small = h < info.min_size or wd < info.min_size
+        prep = preprocessing or Preprocessing(
+            mode=info.preprocessing,
+            pad_to=(max(h, info.min_size), max(wd, info.min_size)) if small else None,
+            channels=3 if c != 3 else None,
+        )
+        model = weights_lib.build_keras_application(
+            name, weights=w, input_shape=prep.output_shape(data_shape), pooling="avg", **kwargs
+        )
+        return Backbone(name, "keras", model, prep, weights=_describe(w))
+    if pretrained.is_valid_name(name) and pretrained.exists(name, root=root) and not os.path.exists(name):
+        if weights not in ("default", None, name):
+            raise ValueError(
+                f"{name!r} is a checkpoint and brings its own weights; received weights={weights!r}."
+            )
+        manifest = pretrained.verify(name, root)
+        model = pretrained.load_pretrained(name, root)
+        prep = preprocessing or _manifest_preprocessing(manifest)
+        out = _from_model(model, "pretrained", name, data_shape, prep)
+        out.manifest, out.weights = manifest, f"checkpoint {name}"
+        return out
+    if name.lower().endswith((".keras", ".h5", ".hdf5", ".pkl", ".pickle", ".pt", ".pb")) or os.path.isdir(name):
+        from zoo.saving import load_model
+
+        model = load_model(name)  # refuses everything but .keras
+        prep = preprocessing or _sidecar_preprocessing(name)
+        out = _from_model(model, "file", name, data_shape, prep)
+        out.weights = name
+        return out
+    import zoo
+
+    spec = zoo.get_spec(name)  # UnknownModelError with suggestions
+    w = None if weights == "default" else weights
+    from zoo.training.preprocess import for_model
+
+    channels = None
+    resolved = weights_lib.resolve(w, root=root)
+    mode = {}
+    if resolved.kind == "pretrained":
+        manifest = pretrained.read_manifest(resolved.name, root)
+        channels = (manifest.get("input_shape") or [None])[-1]
+        base = _manifest_preprocessing(manifest)
+        mode = dict(mode=base.mode, scale=base.scale, offset=base.offset)
+    if preprocessing is None:
+        prep = for_model(data_shape, spec.min_input_shape, model_channels=channels)
+        if mode:
+            prep = dataclasses.replace(prep, **mode)
+    else:
+        prep = preprocessing
+    kwargs.setdefault("input_shape", prep.output_shape(data_shape))
+    kwargs.update(include_top=False, pooling="avg", weights=w)
+    if spec.family == "inception":
+        kwargs.setdefault("aux_logits", False)
+    model = zoo.build_model(name, **kwargs)
+    return Backbone(spec.name, "zoo", model, prep, weights=_describe(w))
+
+
+def _describe(weights) -> str | None:
+    return None if weights is None else os.fspath(weights)
+
+
+def _manifest_preprocessing(manifest: dict) -> Preprocessing:
+    prep = manifest.get("preprocessing")
+    if not prep:
+        return Preprocessing()
+    prep = dict(prep)
+    return Preprocessing(mode=prep.get("mode", "scale"), scale=prep.get("scale", 1 / 255),
+                         offset=prep.get("offset", 0.0))  # fmt: skip
+
+
+def _sidecar_preprocessing(path: str) -> Preprocessing:
+    """The preprocessing recorded next to a ``.keras`` file (run.json / manifest.json)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    for sidecar in ("manifest.json", "run.json"):
+        file = os.path.join(folder, sidecar)
+        if os.path.isfile(file):
+            try:
+                with open(file, encoding="utf-8") as fh:
+                    record = json.load(fh)
+            except (OSError, ValueError):
+                continue
+            if isinstance(record, dict) and record.get("preprocessing"):
+                return _manifest_preprocessing(record)
+    return Preprocessing()
+
+
+def _features_of(model):
+    """The feature tensor of a trained classifier: the input of ``predictions``."""
+    import keras
+
+    try:
+        head = model.get_layer("predictions")
+    except ValueError:
+        return model.outputs[0] if len(model.outputs) == 1 else None
+    x = head.input
+    producer = x._keras_history.operation if hasattr(x, "_keras_history") else None
+    while isinstance(producer, keras.layers.Dropout):
+        x = producer.input
+        producer = x._keras_history.operation
+    return x
+
+
+def _from_model(model, kind: str, name: str, data_shape, preprocessing) -> Backbone:
+    import keras
+
+    from zoo import weights as weights_lib
+
+    if len(model.inputs) != 1:
+        raise ValueError(f"{name!r} has {len(model.inputs)} inputs; a backbone takes one image input.")
+    features = _features_of(model)
+    if features is None:
+        raise ValueError(f"{name!r} has several outputs and no 'predictions' layer to cut its head at.")
+    net = keras.Model(model.inputs, features, name=f"{model.name}_features")
+    want = tuple(model.input_shape[1:])
+    h, w, c = data_shape
+    prep = preprocessing or Preprocessing()
+    pad = None
+    if want[0] is not None and (h < want[0] or w < want[1]):
+        pad = (max(h, want[0]), max(w, want[1]))
+    prep = dataclasses.replace(
+        prep, pad_to=prep.pad_to or pad, channels=prep.channels or (want[-1] if want[-1] != c else None)
+    )
+    shape = prep.output_shape(data_shape)
+    if want[0] is not None and tuple(shape[:2]) != tuple(want[:2]):
+        rebuilt = _with_input_shape(net, shape)
+        if rebuilt is None:
+            raise ValueError(
+                f"{name!r} takes {want[0]}x{want[1]} inputs and cannot be rebuilt for "
+                f"{shape[0]}x{shape[1]} (it flattens its feature map); load the data with "
+                f"image_size=({want[0]}, {want[1]})."
+            )
+        weights_lib.copy_weights(net, rebuilt, label=name)
+        net = rebuilt
+    return Backbone(name, kind, net, prep)
+
+
+def _with_input_shape(model, shape):
+    """The same functional graph at another input size, or None when impossible."""
+    import copy
+
+    import keras
+
+    config = copy.deepcopy(model.get_config())
+    for layer in config.get("layers", []):
+        if layer.get("class_name") == "InputLayer":
+            layer["config"]["batch_shape"] = [None, *shape]
+    try:
+        new = keras.Model.from_config(config)
+    except Exception:  # noqa: BLE001 - any failure means: not rebuildable
+        return None
+    for old, fresh in zip(model.layers, new.layers):
+        if [tuple(w.shape) for w in old.weights] != [tuple(w.shape) for w in fresh.weights]:
+            return None
+    return new
+
+
+# ---------------------------------------------------------------------- head
+def attach_head(
+    backbone_model,
+    num_classes: int,
+    *,
+    dropout: float = 0.2,
+    classifier_activation: str | None = "softmax",
+    name: str | None = None,
+):
+    """A classifier on a feature extractor: [pool], [dropout], ``predictions``.
+
+    The new model shares the backbone's layers (and layer names), so blocks
+    can be frozen by name.
+
+    Args:
+        backbone_model: functional ``keras.Model`` from images to features.
+        num_classes: classes of the new task.
+        dropout: dropout rate before the classifier. Defaults to 0.2.
+        classifier_activation: ``"softmax"`` (default) or None for logits.
+        name: model name; defaults to ``<backbone>_transfer``.
+
+    Returns:
+        An uncompiled functional ``keras.Model``.
+    """
+    import keras
+
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive integer; received {num_classes!r}.")
+    if not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be in [0, 1); received {dropout!r}.")
+    clash = sorted({layer.name for layer in backbone_model.layers} & set(HEAD_LAYERS))
+    if clash:
+        raise ValueError(f"The backbone already has layer(s) {clash}; cut its head first.")
+    x = backbone_model.outputs[0]
+    if len(x.shape) == 4:
+        x = keras.layers.GlobalAveragePooling2D(name="head_pool")(x)
+    elif len(x.shape) != 2:
+        x = keras.layers.Flatten(name="head_pool")(x)
+    if dropout:
+        x = keras.layers.Dropout(dropout, name="head_dropout")(x)
+    outputs = keras.layers.Dense(num_classes, activation=classifier_activation, name="predictions")(x)
+    base = backbone_model.name.removesuffix("_features")
+    return keras.Model(backbone_model.inputs, outputs, name=name or f"{base}_transfer")
+

@@ -1,0 +1,234 @@
+"""The two-phase fine-tune recipe (head, then top blocks) and the linear probe."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any
+
+from zoo.training.preprocess import Preprocessing
+from zoo.transfer.backbone import Backbone, attach_head, load_backbone
+from zoo.transfer.blocks import freeze, unfreeze_top
+
+
+@dataclasses.dataclass
+class FineTuneResult:
+    """What `fine_tune` returns; the attributes of `TrainResult` plus the phases.
+
+    Attributes:
+        model: the fine-tuned model.
+        history: both phases, epochs numbered continuously, with a
+            ``"phase"`` column (1 or 2).
+        metrics: test metrics of the final model (when there is a test split).
+        run_dir: the run directory (``<run_dir>/phase1-head`` and
+            ``<run_dir>/phase2-finetune`` hold the phases' runs), or None.
+        class_names: class names in label order.
+        preprocessing: the `Preprocessing` the model expects.
+        backbone: the `Backbone` it started from (name, kind, weights).
+        phase1: the head phase's `TrainResult`.
+        phase2: the fine-tuning phase's `TrainResult`, or None.
+        unfrozen: layers trained in phase 2.
+        published: the checkpoint folder when ``save_as`` was given.
+    """
+
+    model: Any
+    history: dict
+    metrics: dict
+    run_dir: str | None
+    class_names: tuple
+    preprocessing: Preprocessing
+    backbone: Backbone
+    phase1: Any
+    phase2: Any = None
+    unfrozen: list = dataclasses.field(default_factory=list)
+    published: str | None = None
+
+    @property
+    def status(self) -> str:
+        return (self.phase2 or self.phase1).status
+
+
+PHASE_DIRS = ("phase1-head", "phase2-finetune")
+
+
+def fine_tune(
+    backbone,
+    data,
+    *,
+    weights="default",
+    freeze_epochs: int = 5,
+    unfreeze=1,
+    fine_tune_lr: float | None = None,
+    config=None,
+    run_dir: str | os.PathLike | None = None,
+    resume: bool = False,
+    force: bool = False,
+    save_as: str | None = None,
+    overwrite: bool = False,
+    linear_probe: bool = False,
+    head_dropout: float = 0.2,
+    model_kwargs: dict | None = None,
+    preprocessing: Preprocessing | None = None,
+    callbacks=(),
+    verbose: int | str = "auto",
+    root=None,
+) -> FineTuneResult:
+    """Fine-tunes a backbone on a new classification data set, in two phases.
+
+    1. The head is replaced by a classifier for the data's classes (class
+       names from the folder, index order kept).
+    2. Phase 1: the backbone is frozen (BatchNorm in inference mode, its
+       moving statistics untouched); the head trains ``freeze_epochs``
+       epochs at ``config.learning_rate``.
+    3. Phase 2: the top ``unfreeze`` blocks are unfrozen (BatchNorm still
+       frozen) and training continues ``config.epochs`` epochs at
+       ``fine_tune_lr``. Skipped when ``unfreeze`` is 0 or ``linear_probe``.
+
+    Both phases run through `zoo.train` (one training path): augmentation,
+    early stopping, checkpoints, resume and the doctor come from the config.
+
+    Args:
+        backbone: see `load_backbone`.
+        data: folder, ``.npz``, ``"tfds:NAME"``, ``"mnist-sample"`` or a
+            ``DataBundle``. Grayscale data on an RGB backbone is repeated to
+            3 channels; smaller images are padded to the backbone's minimum.
+        weights: see `load_backbone` (default: the backbone's pretrained
+            weights; random for a bare zoo architecture).
+        freeze_epochs: epochs of phase 1. Defaults to 5.
+        unfreeze: top blocks to unfreeze in phase 2 (int), ``"all"``, or a
+            layer-name prefix (see `unfreeze_top`). Defaults to 1.
+        fine_tune_lr: phase-2 learning rate; default ``learning_rate / 10``.
+        config: ``TrainConfig`` (or dict/path); ``epochs`` are phase 2's.
+        run_dir: run directory (one sub-folder per phase).
+        resume: continue a killed fine-tune in ``run_dir``.
+        force: resume even if something changed.
+        save_as: publish the final model to ``saved_models/<save_as>``.
+        overwrite: replace an existing run directory / checkpoint.
+        linear_probe: only phase 1, for ``config.epochs`` epochs: a linear
+            classifier (``head_dropout`` 0) on frozen features.
+        head_dropout: dropout before the new classifier. Defaults to 0.2.
+        model_kwargs: backbone builder arguments.
+        preprocessing: overrides the backbone's preprocessing.
+        callbacks: extra Keras callbacks for both phases.
+        verbose: Keras verbosity.
+        root: saved-models folder.
+
+    Returns:
+        A `FineTuneResult`.
+
+    Raises:
+        ValueError: bad arguments, data, backbone or weights.
+    """
+    from zoo.training.fit import as_config, load_data, train
+
+    config = as_config(config)
+    if isinstance(freeze_epochs, bool) or not isinstance(freeze_epochs, int) or freeze_epochs < 0:
+        raise ValueError(f"freeze_epochs must be a non-negative integer; received {freeze_epochs!r}.")
+    if fine_tune_lr is None:
+        fine_tune_lr = config.learning_rate / 10
+    if not fine_tune_lr > 0:
+        raise ValueError(f"fine_tune_lr must be > 0; received {fine_tune_lr!r}.")
+    if linear_probe:
+        head_dropout, unfreeze = 0.0, 0
+        freeze_epochs = config.epochs
+    if freeze_epochs < 1 and unfreeze in (0, "0"):
+        raise ValueError("Nothing to train: freeze_epochs=0 and unfreeze=0.")
+    bundle = load_data(data, config)
+    bb = load_backbone(
+        backbone, bundle.input_shape, weights=weights, model_kwargs=model_kwargs,
+        preprocessing=preprocessing, root=root,
+    )  # fmt: skip
+    names = [n for n in bb.layer_names]
+    activation = None if (config.from_logits or config.loss in ("svm_hinge", "hinge_cs")) else "softmax"
+    model = attach_head(bb.model, bundle.num_classes, dropout=head_dropout, classifier_activation=activation)
+    freeze(model, names)
+
+    dirs = [None, None] if run_dir is None else [os.path.join(os.fspath(run_dir), d) for d in PHASE_DIRS]
+    common = dict(force=force, preprocessing=bb.preprocessing, callbacks=callbacks, verbose=verbose,
+                  overwrite=overwrite)  # fmt: skip
+    do_phase2 = unfreeze not in (0, "0")
+
+    phase1 = None
+    if freeze_epochs >= 1:
+        cfg1 = config.replace(epochs=freeze_epochs, warmup_epochs=0)
+        phase1 = train(
+            model, bundle, cfg1, run_dir=dirs[0], resume=_resumable(resume, dirs[0]),
+            evaluate_test=not do_phase2, **common,
+        )  # fmt: skip
+        model = phase1.model
+        if phase1.status == "diverged":
+            do_phase2 = False
+    phase2, unfrozen = None, []
+    if do_phase2:
+        unfrozen = unfreeze_top(model, names, unfreeze)
+        cfg2 = config.replace(learning_rate=fine_tune_lr)
+        phase2 = train(model, bundle, cfg2, run_dir=dirs[1], resume=_resumable(resume, dirs[1]), **common)
+        model = phase2.model
+    final = phase2 or phase1
+    history = _join_histories(phase1, phase2)
+    result = FineTuneResult(
+        model=model,
+        history=history,
+        metrics=dict(final.metrics),
+        run_dir=None if run_dir is None else os.path.abspath(os.fspath(run_dir)),
+        class_names=tuple(bundle.class_names),
+        preprocessing=bb.preprocessing,
+        backbone=bb,
+        phase1=phase1,
+        phase2=phase2,
+        unfrozen=unfrozen,
+    )
+    if save_as and final.status != "diverged":
+        result.published = str(_publish(result, final, save_as, overwrite=overwrite, root=root,
+                                        settings=dict(freeze_epochs=freeze_epochs, unfreeze=unfreeze,
+                                                      fine_tune_lr=fine_tune_lr, linear_probe=linear_probe,
+                                                      head_dropout=head_dropout)))  # fmt: skip
+    return result
+
+
+def linear_probe(backbone, data, **kwargs) -> FineTuneResult:
+    """A linear classifier on frozen features: ``fine_tune(..., linear_probe=True)``."""
+    return fine_tune(backbone, data, linear_probe=True, **kwargs)
+
+
+def _resumable(resume: bool, run_dir) -> bool:
+    from zoo.training.runs import RunDirectory
+
+    return bool(resume and run_dir is not None and RunDirectory(run_dir).exists)
+
+
+def _join_histories(phase1, phase2) -> dict:
+    out: dict[str, list] = {"epoch": [], "phase": []}
+    offset = 0
+    for number, phase in ((1, phase1), (2, phase2)):
+        if phase is None:
+            continue
+        hist = phase.history or {}
+        n = len(hist.get("epoch", hist.get("loss", [])))
+        for key, values in hist.items():
+            if key == "epoch":
+                continue
+            column = out.setdefault(key, [None] * len(out["epoch"]))
+            column.extend(list(values)[:n] + [None] * (n - len(values)))
+        out["epoch"].extend(range(offset + 1, offset + n + 1))
+        out["phase"].extend([number] * n)
+        for key, column in out.items():
+            column.extend([None] * (len(out["epoch"]) - len(column)))
+        offset += n
+    return out
+
+
+def _publish(result: FineTuneResult, final, name: str, *, overwrite: bool, root, settings: dict):
+    from zoo.training.fit import publish_result
+
+    bb = result.backbone
+    extra = {
+        "architecture": None,
+        "backbone": {"name": bb.name, "kind": bb.kind, "weights": bb.weights},
+        "transfer": dict(settings),
+        "metrics": result.metrics,
+        "epochs": len(result.history.get("epoch", [])),
+        "run_dir": result.run_dir,
+    }
+    return publish_result(final, name, overwrite=overwrite, root=root, extra=extra)
+
