@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib.abc
+import json
 import os
 import pathlib
+import subprocess
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -27,6 +29,24 @@ import pytest  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+#: The frameworks a light import must not pull in.
+FRAMEWORKS = ("tensorflow", "keras", "jax", "torch")
+
+
+def heavy_imports(code: str, heavy=FRAMEWORKS) -> list[str]:
+    """Runs ``code`` in a fresh interpreter (in the repo); returns which of ``heavy`` it imported.
+
+    A module counts when it or any of its submodules is in ``sys.modules`` afterwards;
+    ``code`` failing fails the test with its output.
+    """
+    probe = (
+        f"{code}\nimport json as _json, sys as _sys\n"
+        f"print(_json.dumps(sorted({{m.split('.')[0] for m in _sys.modules}} & {set(heavy)!r})))"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(autouse=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import heavy_imports
 from PIL import Image
 
 from zoo import data as zdata
@@ -533,12 +534,7 @@ def _run(code: str, **env) -> subprocess.CompletedProcess:
 
 
 def test_import_is_light():
-    result = _run(
-        "import sys, zoo.data\n"
-        "heavy = [m for m in ('keras', 'tensorflow', 'jax', 'PIL') if m in sys.modules]\n"
-        "assert not heavy, heavy\n"
-    )
-    assert result.returncode == 0, result.stderr
+    assert heavy_imports("import zoo.data", ("keras", "tensorflow", "jax", "PIL")) == []
 
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed")
