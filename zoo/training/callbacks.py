@@ -24,6 +24,7 @@ for a resume.
 from __future__ import annotations
 
 import os
+import time
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -44,6 +45,7 @@ __all__ = [
     "TENSORBOARD_DIR",
     "ResumableEarlyStopping",
     "TestSplitTracker",
+    "evaluate_kwargs",
     "get_callbacks_state",
     "make_callbacks",
     "monitor_mode",
@@ -106,6 +108,13 @@ class ResumableEarlyStopping(ResumableCounters, keras.callbacks.EarlyStopping):
             self._pending_weights = None
 
 
+def evaluate_kwargs(data, batch_size: int | None) -> dict:
+    """``Model.evaluate``'s data arguments for ``(x, y)`` arrays or a batch-yielding dataset."""
+    if isinstance(data, tuple):
+        return {"x": data[0], "y": data[1], "batch_size": batch_size}
+    return {"x": data}
+
+
 class TestSplitTracker(keras.callbacks.Callback):
     """Evaluates the test split after every epoch; adds ``test_*`` to the logs.
 
@@ -116,23 +125,19 @@ class TestSplitTracker(keras.callbacks.Callback):
     ``test_time`` is the seconds the evaluation took (inside ``epoch_time``).
 
     Args:
-        x: inputs (array or a ``keras.utils.PyDataset`` yielding ``(x, y)``).
-        y: labels, with array ``x``.
-        batch_size: evaluation batch size, with array ``x``.
+        data: ``(x, y)`` arrays or a ``keras.utils.PyDataset`` yielding ``(x, y)``.
+        batch_size: evaluation batch size, with arrays.
     """
 
-    def __init__(self, x, y=None, batch_size: int | None = None):
+    def __init__(self, data, batch_size: int | None = None):
         super().__init__()
-        self.x, self.y, self.batch_size = x, y, batch_size
+        self.data, self.batch_size = data, batch_size
 
     def on_epoch_end(self, epoch, logs=None):
-        import time
-
         if logs is None:
             return
         start = time.perf_counter()
-        args = {"x": self.x} if self.y is None else {"x": self.x, "y": self.y, "batch_size": self.batch_size}
-        values = self.model.evaluate(**args, verbose=0, return_dict=True)
+        values = self.model.evaluate(**evaluate_kwargs(self.data, self.batch_size), verbose=0, return_dict=True)
         logs.update({f"test_{name}": float(value) for name, value in values.items()})
         logs["test_time"] = time.perf_counter() - start
 
@@ -194,10 +199,7 @@ def make_callbacks(
                 "TrainConfig.track_test=True needs a test split: use a folder with a test/ "
                 "subfolder, an .npz with x_test/y_test, or turn track_test off."
             )
-        if isinstance(test_data, tuple):
-            callbacks.append(TestSplitTracker(test_data[0], test_data[1], batch_size=config.batch_size))
-        else:
-            callbacks.append(TestSplitTracker(test_data))
+        callbacks.append(TestSplitTracker(test_data, config.batch_size))
     schedule = make_schedule(config)
     if config.schedule == "plateau":
         if schedule is not None:  # warmup first, then plateau takes over

@@ -253,11 +253,12 @@ def _devices() -> list:
 
 
 def _machine() -> dict:
-    """Where a model was trained: cores, platform, backend devices, GPU names."""
-    from zoo.bench import _cpu_model, _gpu_names
+    """Where a model was trained: CPU, cores, GPU names, platform, backend devices."""
+    from zoo.bench import machine_info
 
-    return {"cpu": _cpu_model(), "cpus": os.cpu_count(), "gpus": _gpu_names(),
-            "platform": platform.platform(), "backend_devices": _devices()}  # fmt: skip
+    info = machine_info()
+    return {"cpu": info["cpu"], "cpus": info["cores"], "gpus": info["gpus"],
+            "platform": info["platform"], "backend_devices": _devices()}  # fmt: skip
 
 
 def _versions() -> dict:
@@ -558,11 +559,12 @@ def publish_result(
 
 def evaluate_model(model, bundle, split: str, prep: Preprocessing, config: TrainConfig) -> dict:
     """Loss and accuracy of ``model`` on one split, keys prefixed by the split."""
+    from zoo.training.callbacks import evaluate_kwargs
+
     data = prepare_split(bundle, split, prep, config)
     if not getattr(model, "compiled", False):
         compile_model(model, config, bundle.num_classes)
-    args = {"x": data[0], "y": data[1], "batch_size": config.batch_size} if isinstance(data, tuple) else {"x": data}
-    values = model.evaluate(**args, verbose=0, return_dict=True)
+    values = model.evaluate(**evaluate_kwargs(data, config.batch_size), verbose=0, return_dict=True)
     return {f"{split}_{k}": float(v) for k, v in values.items()}
 
 
