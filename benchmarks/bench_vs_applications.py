@@ -69,6 +69,8 @@ def main(argv=None) -> dict:
     import keras
     import numpy as np
 
+    import zoo
+
     repeats, warmup = (2, 1) if args.quick else (10, 2)
     rows, results = [], []
     for arch, mode, batch, size in QUICK_CASES if args.quick else CASES:
@@ -80,8 +82,6 @@ def main(argv=None) -> dict:
         contenders = {"zoo": step_fn(ours, mode, x, y), "keras.applications": step_fn(theirs, mode, x, y)}
         default = None
         if SAME_AS_APPS[arch]:  # the zoo's default variant differs: time it in the same turns
-            import zoo
-
             default = zoo.build_model(arch, input_shape=shape, num_classes=1000)
             contenders["zoo (default)"] = step_fn(default, mode, x, y)
         timing = interleaved(contenders, repeats=repeats, warmup=warmup)
