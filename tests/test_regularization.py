@@ -185,11 +185,32 @@ def test_make_augmentation_layers_and_inference_identity():
         "RandomRotation",
         "RandomZoom",
         "RandomContrast",
+        "RandomErasing",
     ]
     x = np.random.default_rng(0).uniform(0, 255, size=(2, 16, 16, 3)).astype("float32")
     np.testing.assert_allclose(keras.ops.convert_to_numpy(aug(x, training=False)), x)
     y = keras.ops.convert_to_numpy(aug(x, training=True))
     assert y.shape == x.shape and not np.allclose(y, x)
+
+
+@pytest.mark.parametrize("p", [1.0, 0.5])
+def test_erase_zeroes_one_rectangle_with_probability_p(p):
+    aug = make_augmentation(TrainConfig(augment={"erase": p}, seed=3), input_shape=(32, 32, 3))
+    x = np.random.default_rng(1).uniform(1, 255, size=(400, 32, 32, 3)).astype("float32")
+    y = keras.ops.convert_to_numpy(aug(x, training=True))
+    zero = np.all(y == 0, axis=-1)  # (n, h, w): pixels erased in every channel
+    changed = np.any(y != x, axis=-1)
+    np.testing.assert_array_equal(zero, changed)  # only erasing, nothing else
+    erased = zero.any(axis=(1, 2))
+    for image in np.flatnonzero(erased)[:50]:  # the erased pixels form one rectangle
+        rows, cols = np.flatnonzero(zero[image].any(1)), np.flatnonzero(zero[image].any(0))
+        assert zero[image][rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].all()
+        assert zero[image].sum() == len(rows) * len(cols) < 32 * 32
+    if p == 1.0:
+        assert erased.mean() > 0.95  # a rare zero-size draw may leave one untouched
+    else:
+        assert 0.4 < erased.mean() < 0.6  # 400 draws: 5 sigma either side
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(aug(x, training=False)), x)
 
 
 def test_augmentation_strengths_follow_config():

@@ -76,6 +76,7 @@ AUGMENTATIONS = {
     "rotate": 0.05,  # fraction of a full turn (0.05 = +-18 degrees)
     "zoom": 0.1,  # fraction of height/width
     "contrast": 0.2,  # contrast factor range [1 - s, 1 + s]
+    "erase": 0.5,  # random erasing / Cutout: probability of erasing a rectangle
 }
 DISTRIBUTE = ("none", "auto", "data_parallel", "mirrored")
 

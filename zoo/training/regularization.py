@@ -248,6 +248,12 @@ def make_augmentation(
     - ``rotate``: `RandomRotation(s)` (fraction of a full turn).
     - ``zoom``: `RandomZoom(s)`.
     - ``contrast``: `RandomContrast(s)`.
+    - ``erase``: random erasing / Cutout (Zhong et al. 2017, "Random Erasing
+      Data Augmentation"; DeVries & Taylor 2017, "Improved Regularization of
+      Convolutional Neural Networks with Cutout"): with probability ``s`` a
+      rectangle of 2-33 % of each side's square (Keras' `RandomErasing`
+      default scale) is set to 0, which is black for ``scale``-preprocessed
+      inputs and the mean for mean-subtracted ones.
 
     All are the identity at inference.
 
@@ -298,10 +304,18 @@ def make_augmentation(
             layers.append(keras.layers.RandomZoom(strength, seed=s, name="aug_zoom"))
         elif name == "contrast":
             layers.append(keras.layers.RandomContrast(strength, seed=s, name="aug_contrast"))
+        elif name == "erase":
+            # factor=(p, p): erase with probability exactly p (a bare number
+            # would draw the probability itself from [0, p]).
+            layers.append(
+                keras.layers.RandomErasing(
+                    factor=(strength, strength), fill_value=0.0, seed=s, name="aug_erase"
+                )
+            )
         else:
             raise ValueError(
                 f"Unknown augmentation {name!r}; known: flip, translate, crop, rotate, "
-                "zoom, contrast"
+                "zoom, contrast, erase"
             )
     if input_shape is not None:
         layers.insert(0, keras.Input(shape=tuple(input_shape)))
