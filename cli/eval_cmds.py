@@ -1,4 +1,4 @@
-"""``zoo evaluate``, ``zoo predict`` and ``zoo lr-find``: using and tuning trained models."""
+"""``zoo evaluate``, ``zoo predict``, ``zoo lr-find`` and ``zoo plot``: using trained models and runs."""
 
 from __future__ import annotations
 
@@ -176,3 +176,42 @@ def lr_find_cmd(
     click.echo(f"Suggested learning rate: {result.suggestion:.2e} (steepest descent of the loss)")
     click.echo(f"Alternative:             {result.suggestion_min:.2e} (minimum loss / 10)")
     click.echo(f"Curve saved to {path}")
+
+
+@click.command("plot")
+@click.argument("runs", nargs=-1, required=True)
+@click.option("-o", "--out", type=click.Path(dir_okay=False),
+              help="PNG to write (default: curves.png in the run directory for one run, "
+              "compare_METRIC.png here for several).")  # fmt: skip
+@click.option("--metric", default=None,
+              help="With several runs: the history column compared [default: test_accuracy "
+              "when every run tracked the test split, else val_accuracy].")  # fmt: skip
+def plot_cmd(runs, out, metric):
+    """Draw training curves of RUNS (run directories or history.csv files).
+
+    One run: loss and accuracy per epoch (train, val and test curves, the
+    learning rate on a second axis). Several runs: one curve of --metric per
+    run on one axis, labelled by the run directory's name.
+
+    \b
+    Examples:
+      zoo plot runs/resnet20-20261122-101500
+      zoo plot runs/a runs/b --metric val_loss -o loss.png
+    """
+    from zoo.training.plots import compare_runs, load_history, plot_history
+
+    with user_errors():
+        if len(runs) == 1 and metric is None:
+            run = runs[0]
+            folder = run if os.path.isdir(run) else os.path.dirname(run)
+            path = plot_history(
+                run,
+                out or os.path.join(folder, "curves.png"),
+                title=os.path.basename(os.path.normpath(folder or ".")),
+            )
+        else:
+            if metric is None:
+                tracked = all("test_accuracy" in load_history(run) for run in runs)
+                metric = "test_accuracy" if tracked else "val_accuracy"
+            path = compare_runs(list(runs), out or f"compare_{metric}.png", metric=metric)
+    click.echo(f"Curves saved to {path}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.bench_cmds import bench_cmd
-from cli.eval_cmds import evaluate_cmd, lr_find_cmd, predict_cmd
+from cli.eval_cmds import evaluate_cmd, lr_find_cmd, plot_cmd, predict_cmd
 from cli.registry_cmds import build_cmd, info_cmd, models_cmd
 from cli.train_cmds import train_cmd
 from cli.transfer_cmds import embed_cmd, export_cmd, finetune_cmd
@@ -19,6 +19,7 @@ COMMANDS = (
     evaluate_cmd,
     predict_cmd,
     lr_find_cmd,
+    plot_cmd,
     finetune_cmd,
     embed_cmd,
     export_cmd,
