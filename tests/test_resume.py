@@ -100,6 +100,31 @@ def test_sigkill_mid_epoch_then_resume(tmp_path, small_npz):
     resumed = _resume_cli(run_dir)
     assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
     _check_finished_run(run_dir)
+    # Both sessions are on record, and the resumed one owns epochs 3-4.
+    from zoo.training.runs import RunDirectory, session_summary
+
+    sessions = RunDirectory(run_dir).sessions()
+    assert [s["first_epoch"] for s in sessions] == [1, 3]
+    assert all(s["backend"] and s["machine"]["cpus"] >= 1 for s in sessions)
+    history = {k: [float(r[k]) for r in _history(run_dir)] for k in ("epoch", "epoch_time")}
+    summary = session_summary(sessions, history)
+    assert [s["epochs"] for s in summary] == [[1, 2], [3, 4]]
+    assert summary[1]["seconds"] == pytest.approx(sum(history["epoch_time"][2:]), abs=0.1)
+
+
+def test_session_summary_assigns_epochs_to_the_session_that_trained_them():
+    from zoo.training.runs import session_summary
+
+    gpu = {"first_epoch": 1, "machine": {"gpus": ["H100"]}, "backend": "jax", "started": "t0"}
+    killed = {"first_epoch": 3, "machine": {"gpus": ["H100"]}, "backend": "jax", "started": "t1"}
+    cpu = {"first_epoch": 3, "machine": {"gpus": []}, "backend": "tensorflow", "started": "t2"}
+    history = {"epoch": [1, 2, 3, 4, 5], "epoch_time": [3.0, 3.0, 250.0, 249.0, float("nan")]}
+    summary = session_summary([gpu, killed, cpu], history)  # `killed` died before its first epoch
+    assert [(s["backend"], s["epochs"], s["seconds"]) for s in summary] == [
+        ("jax", [1, 2], 6.0),
+        ("tensorflow", [3, 5], 499.0),
+    ]
+    assert session_summary([], history) == []
 
 
 @pytest.mark.parametrize("target", ["state.json:2", "epoch-0003.weights.h5:1", "best.keras:1"])

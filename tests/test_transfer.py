@@ -97,6 +97,8 @@ def test_fine_tune_checkpoint_two_phases(folder, saved, tmp_path):
     # 4) the published model reloads, predicts identically, keeps the class names
     x = result.preprocessing(np.random.default_rng(0).integers(0, 255, (4, 28, 28, 1), dtype=np.uint8))
     again = load_pretrained("ft-test", saved)
+    sessions = read_manifest("ft-test", saved)["sessions"]  # where and how long each phase trained
+    assert [(s["phase"], s["epochs"]) for s in sessions] == [(1, [1, 1]), (2, [1, 1])]
     np.testing.assert_array_equal(np.asarray(model.predict_on_batch(x)), np.asarray(again.predict_on_batch(x)))
     manifest = read_manifest("ft-test", saved)
     assert manifest["class_names"] == ["five", "seven", "six"]

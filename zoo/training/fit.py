@@ -42,6 +42,11 @@ class TrainResult:
         model_kwargs: builder kwargs used.
         data_source: description of the data.
         seconds: wall time of this call's training.
+        command: the command line that started the run.
+        data_splits: examples per split.
+        sessions: per training session of the run (a resumed run has
+            several): machine, backend, epochs trained and their seconds
+            (`runs.session_summary`).
     """
 
     model: Any
@@ -60,6 +65,7 @@ class TrainResult:
     seconds: float = 0.0
     command: str | None = None
     data_splits: dict = dataclasses.field(default_factory=dict)
+    sessions: list = dataclasses.field(default_factory=list)
 
     @property
     def report(self) -> str:
@@ -454,6 +460,9 @@ def train(
 
         net.set_weights(load_model(run.file(runs.FINAL_MODEL)).get_weights())
         initial_epoch = config.epochs
+    if run is not None and initial_epoch < config.epochs:
+        run.add_session({"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "first_epoch": initial_epoch + 1,
+                         "machine": _machine(), "backend": keras.backend.backend()})  # fmt: skip
     fit_args = {"x": train_data} if not isinstance(train_data, tuple) else {
         "x": train_data[0], "y": train_data[1], "batch_size": config.batch_size, "shuffle": True}  # fmt: skip
     started = time.perf_counter()
@@ -514,6 +523,7 @@ def train(
         seconds=seconds,
         command=command,
         data_splits={s: bundle.num_examples(s) for s in ("train", "val", "test") if bundle.get(s) is not None},
+        sessions=runs.session_summary(run.sessions(), history) if run is not None else [],
     )
     if save_as and status != "diverged":
         publish_result(result, save_as, overwrite=overwrite)
@@ -549,6 +559,7 @@ def publish_result(
         "train_seconds": round(sum(v for v in result.history.get("epoch_time", []) if v) or result.seconds, 1),
         "machine": _machine(),
         "run_dir": result.run_dir,
+        "sessions": result.sessions,
         "versions": _versions(),
     }
     if command or result.command:

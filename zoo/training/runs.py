@@ -9,6 +9,9 @@ A run directory holds::
     best.keras        the best model by ``monitor`` (+ best.json)
     model.keras       the final model, written when training ends
     metrics.json      test-split metrics, doctor.txt the doctor's report
+    sessions.json     one entry per start or resume: when, where (machine,
+                      backend) and from which epoch, so a run that crossed
+                      machines says which trained what
 
 Every file is written to a temporary file in the same folder and renamed into
 place, so a kill at any moment leaves the previous good file. ``state.json``
@@ -46,6 +49,7 @@ BEST_JSON = "best.json"
 FINAL_MODEL = "model.keras"
 METRICS_JSON = "metrics.json"
 CHECKPOINTS = "checkpoints"
+SESSIONS_JSON = "sessions.json"
 
 
 class ResumeError(ValueError):
@@ -125,7 +129,8 @@ class RunDirectory:
 
     def create(self, record: dict) -> None:
         """Starts a run here; files of an earlier run in the folder are removed first."""
-        for name in (STATE_JSON, BEST_MODEL, BEST_JSON, FINAL_MODEL, METRICS_JSON, HISTORY_CSV, DOCTOR_REPORT):
+        for name in (STATE_JSON, BEST_MODEL, BEST_JSON, FINAL_MODEL, METRICS_JSON, HISTORY_CSV, DOCTOR_REPORT,
+                     SESSIONS_JSON):  # fmt: skip
             if os.path.isfile(self.file(name)):
                 os.remove(self.file(name))
         self.prune_checkpoints(keep_epoch=-1)
@@ -157,6 +162,15 @@ class RunDirectory:
         if os.path.isfile(self.file(FINAL_MODEL)) and os.path.isfile(self.file(METRICS_JSON)):
             return read_json(self.file(METRICS_JSON))
         return None
+
+    def sessions(self) -> list[dict]:
+        """The sessions that trained this run, oldest first (empty for runs made before they were kept)."""
+        path = self.file(SESSIONS_JSON)
+        return list(read_json(path)) if os.path.isfile(path) else []
+
+    def add_session(self, entry: dict) -> None:
+        """Records that a session starts training here (``entry`` needs ``first_epoch``)."""
+        write_json(self.file(SESSIONS_JSON), [*self.sessions(), entry])
 
     def best(self) -> dict | None:
         path = self.file(BEST_JSON)
@@ -277,3 +291,31 @@ class RunCheckpoint(keras.callbacks.Callback):
             },
         )
         self.run.prune_checkpoints(done)
+
+
+def session_summary(sessions: list[dict], history: dict) -> list[dict]:
+    """Per session: its machine and backend, the epochs it trained and their seconds.
+
+    ``sessions`` as `RunDirectory.sessions` keeps them; epoch ``e`` belongs
+    to the last session whose ``first_epoch`` is at most ``e``. Sessions that
+    trained no epoch (a resume killed before its first epoch ended, or one
+    that found the run finished) are left out.
+    """
+    epochs = [int(e) for e in history.get("epoch", [])]
+    times = list(history.get("epoch_time", [math.nan] * len(epochs)))
+    out = []
+    for i, session in enumerate(sessions):
+        first = int(session["first_epoch"])
+        stop = int(sessions[i + 1]["first_epoch"]) if i + 1 < len(sessions) else math.inf
+        mine = [(e, t) for e, t in zip(epochs, times) if first <= e < stop]
+        if not mine:
+            continue
+        seconds = sum(t for _, t in mine if t is not None and math.isfinite(t))
+        out.append({
+            "started": session.get("started"),
+            "machine": session.get("machine"),
+            "backend": session.get("backend"),
+            "epochs": [mine[0][0], mine[-1][0]],
+            "seconds": round(seconds, 1),
+        })  # fmt: skip
+    return out
