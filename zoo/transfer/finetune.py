@@ -230,9 +230,12 @@ def _publish(result: FineTuneResult, final, name: str, *, overwrite: bool, root,
         "epochs": len(result.history.get("epoch", [])),
         "run_dir": result.run_dir,
         # each phase's sessions, its epochs counted within the phase
-        "sessions": [{**session, "phase": number}
-                     for number, phase in ((1, result.phase1), (2, result.phase2)) if phase is not None
-                     for session in phase.sessions],  # fmt: skip
+        "sessions": [
+            {**session, "phase": number}
+            for number, phase in ((1, result.phase1), (2, result.phase2))
+            if phase is not None
+            for session in phase.sessions
+        ],
     }
     return publish_result(final, name, overwrite=overwrite, root=root, extra=extra)
 
