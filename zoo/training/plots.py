@@ -63,8 +63,6 @@ def plot_history(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from zoo.saving import atomic_write
-
     history = load_history(source)
     shown = [m for m in metrics if any(p + m in history for p, _, _ in _STYLES)]
     if not shown:
@@ -90,10 +88,7 @@ def plot_history(
         ax.legend(loc="best")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    path = os.fspath(path)
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100), suffix=".png")
-    return path
+    return _save(fig, path)
 
 
 def compare_runs(
@@ -119,8 +114,6 @@ def compare_runs(
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-
-    from zoo.saving import atomic_write
 
     if not isinstance(sources, Mapping):
         sources = list(sources)
@@ -148,10 +141,7 @@ def compare_runs(
     ax.legend(loc="best")
     if title:
         ax.set_title(title)
-    fig.tight_layout()
-    path = os.fspath(path)
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100), suffix=".png")
-    return path
+    return _save(fig, path)
 
 
 def _run_label(source) -> str:
@@ -159,3 +149,13 @@ def _run_label(source) -> str:
     if os.path.basename(path) == "history.csv":
         path = os.path.dirname(path) or path
     return os.path.basename(path) or path
+
+
+def _save(fig, path) -> str:
+    """Lays ``fig`` out and writes it to ``path`` as PNG, atomically."""
+    from zoo.saving import atomic_write
+
+    fig.tight_layout()
+    path = os.fspath(path)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100), suffix=".png")
+    return path
