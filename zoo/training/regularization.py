@@ -313,10 +313,9 @@ def make_augmentation(
                 )
             )
         else:
-            raise ValueError(
-                f"Unknown augmentation {name!r}; known: flip, translate, crop, rotate, "
-                "zoom, contrast, erase"
-            )
+            from zoo.training.config import AUGMENTATIONS
+
+            raise ValueError(f"Unknown augmentation {name!r}; known: {', '.join(AUGMENTATIONS)}")
     if input_shape is not None:
         layers.insert(0, keras.Input(shape=tuple(input_shape)))
     return keras.Sequential(layers, name="augmentation")
