@@ -22,7 +22,7 @@ if str(REPO) not in sys.path:  # runnable from a fresh clone without installing
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from zoo.bench import machine_info, summarize  # noqa: E402
+from zoo.bench import machine_info, summarize
 
 SHARED_DATA = REPO.parent / "shared" / "data"
 
@@ -97,7 +97,7 @@ def print_table(rows: list[tuple], header: tuple) -> None:
     rows = [tuple(str(c) for c in r) for r in [header, *rows]]
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     for i, row in enumerate(rows):
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
         if i == 0:
             print("  ".join("-" * w for w in widths))
     sys.stdout.flush()

@@ -78,8 +78,9 @@ def worker(jit: str, epochs: int, quick: bool) -> dict:
             def on_epoch_end(self, epoch, logs=None):
                 times.append(time.perf_counter() - self.start)
 
-        model.fit(x, y, batch_size=batch, epochs=1 + epochs, shuffle=False,
-                  callbacks=[Timer()], verbose=0)
+        model.fit(
+            x, y, batch_size=batch, epochs=1 + epochs, shuffle=False, callbacks=[Timer()], verbose=0
+        )
         timed = times[1:]
         med = statistics.median(timed)
         out["models"][name] = {
@@ -116,8 +117,16 @@ def main(argv=None) -> dict:
             # torch's OpenMP threads spin while waiting; on a busy machine
             # (other processes on the same cores) that is up to 30x slower.
             env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        cmd = [sys.executable, __file__, "--worker", backend, "--jit", str(jit),
-               "--epochs", str(epochs)] + (["--quick"] if args.quick else [])
+        cmd = [
+            sys.executable,
+            __file__,
+            "--worker",
+            backend,
+            "--jit",
+            str(jit),
+            "--epochs",
+            str(epochs),
+        ] + (["--quick"] if args.quick else [])
         start = time.perf_counter()
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
@@ -132,19 +141,39 @@ def main(argv=None) -> dict:
 
     rows, fastest = [], {}
     for name, *_ in QUICK_MODELS if args.quick else MODELS:
-        ranked = sorted(((r["models"][name]["images_per_s"], label)
-                         for label, r in results.items()), reverse=True)
+        ranked = sorted(
+            ((r["models"][name]["images_per_s"], label) for label, r in results.items()),
+            reverse=True,
+        )
         if not ranked:
             continue
         fastest[name] = ranked[0][1]
         for ips, label in ranked:
             m = results[label]["models"][name]
-            rows.append((name, label, m["batch_size"], f"{ips:.0f}",
-                         _span(m),
-                         f"{m['first_epoch_s']:.1f}", f"{ips / ranked[0][0]:.2f}"))
+            rows.append(
+                (
+                    name,
+                    label,
+                    m["batch_size"],
+                    f"{ips:.0f}",
+                    _span(m),
+                    f"{m['first_epoch_s']:.1f}",
+                    f"{ips / ranked[0][0]:.2f}",
+                )
+            )
     print(f"{epochs} timed epochs after 1 warm-up epoch, each backend in its own process")
-    print_table(rows, ("model", "backend", "batch", "images/s", "epoch s median (min-max)",
-                       "first epoch s", "vs fastest"))
+    print_table(
+        rows,
+        (
+            "model",
+            "backend",
+            "batch",
+            "images/s",
+            "epoch s median (min-max)",
+            "first epoch s",
+            "vs fastest",
+        ),
+    )
     payload = {
         "command": "python benchmarks/bench_backends.py" + (" --quick" if args.quick else ""),
         "epochs": epochs,

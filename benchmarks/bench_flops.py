@@ -33,8 +33,9 @@ def matmul_peak(n: int, repeats: int) -> dict:
     out["numpy"] = flops / best / 1e9
     ka, kb = keras.ops.convert_to_tensor(a), keras.ops.convert_to_tensor(b)
     keras.ops.convert_to_numpy(keras.ops.matmul(ka, kb))  # warm-up
-    best = min(_timed(lambda: keras.ops.convert_to_numpy(keras.ops.matmul(ka, kb)))
-               for _ in range(repeats))
+    best = min(
+        _timed(lambda: keras.ops.convert_to_numpy(keras.ops.matmul(ka, kb))) for _ in range(repeats)
+    )
     out[keras.backend.backend()] = flops / best / 1e9
     return out
 
@@ -57,18 +58,36 @@ def main(argv=None) -> dict:
     cases = [("resnet20", 64 if not args.quick else 8, (32, 32, 3))]
     rows, models = [], []
     for name, batch, shape in cases:
-        r = benchmark_model(name, batch_size=batch, input_shape=shape, mode="train",
-                            steps=3 if args.quick else 10, warmup=2 if not args.quick else 1)
+        r = benchmark_model(
+            name,
+            batch_size=batch,
+            input_shape=shape,
+            mode="train",
+            steps=3 if args.quick else 10,
+            warmup=2 if not args.quick else 1,
+        )
         frac = r["achieved_gflops"] / peak
         models.append({**r, "fraction_of_peak": frac})
-        rows.append((name, "train", batch, "x".join(map(str, shape)),
-                     f"{r['macs_per_image'] / 1e6:.1f} M",
-                     f"{r['step_time']['median_s'] * 1e3:.0f}",
-                     f"{r['achieved_gflops']:.1f}", f"{frac:.0%}"))
-    print("matmul peak (float32, %dx%d): " % (n, n)
-          + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in peaks.items()))
-    print_table(rows, ("model", "mode", "batch", "input", "MACs/image", "step ms",
-                       "achieved GFLOP/s", "of peak"))
+        rows.append(
+            (
+                name,
+                "train",
+                batch,
+                "x".join(map(str, shape)),
+                f"{r['macs_per_image'] / 1e6:.1f} M",
+                f"{r['step_time']['median_s'] * 1e3:.0f}",
+                f"{r['achieved_gflops']:.1f}",
+                f"{frac:.0%}",
+            )
+        )
+    print(
+        "matmul peak (float32, %dx%d): " % (n, n)
+        + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in peaks.items())
+    )
+    print_table(
+        rows,
+        ("model", "mode", "batch", "input", "MACs/image", "step ms", "achieved GFLOP/s", "of peak"),
+    )
     payload = {
         "command": "python benchmarks/bench_flops.py" + (" --quick" if args.quick else ""),
         "backend": keras.backend.backend(),

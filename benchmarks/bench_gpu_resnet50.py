@@ -37,7 +37,6 @@ import time
 import _common  # noqa: F401  (sys.path)
 from _common import interleaved, parser, print_table, report
 
-
 COMMAND = "python benchmarks/bench_gpu_resnet50.py"
 
 
@@ -94,7 +93,9 @@ def _torch_contender(batch: int, steps: int, compiled: bool):
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
     net = torch.compile(model) if compiled else model
     gen = torch.Generator(device="cuda").manual_seed(0)
-    x = torch.randn(batch, 3, 224, 224, device="cuda", generator=gen).to(memory_format=torch.channels_last)
+    x = torch.randn(batch, 3, 224, 224, device="cuda", generator=gen).to(
+        memory_format=torch.channels_last
+    )
     y = torch.randint(0, 1000, (batch,), device="cuda", generator=gen)
     loss_fn = torch.nn.CrossEntropyLoss()
 
@@ -136,7 +137,9 @@ def main(argv=None) -> int:
     import keras
 
     if keras.backend.backend() != "jax":
-        print(f"bench_gpu_resnet50 runs under KERAS_BACKEND=jax; this is {keras.backend.backend()!r}.")
+        print(
+            f"bench_gpu_resnet50 runs under KERAS_BACKEND=jax; this is {keras.backend.backend()!r}."
+        )
         return 2
     import jax
 
@@ -164,7 +167,9 @@ def main(argv=None) -> int:
                 continue
             contenders[name], params[name] = _torch_contender(batch, steps, name == "torch-compile")
         else:
-            print(f"unknown contender {name!r}; choose from zoo-jax, zoo-jax-v1, keras-apps-jax, torch-compile, torch-eager")
+            print(
+                f"unknown contender {name!r}; choose from zoo-jax, zoo-jax-v1, keras-apps-jax, torch-compile, torch-eager"
+            )
             return 2
         compile_s[name] = time.perf_counter() - start
     timings = interleaved(contenders, repeats=repeats, warmup=2)

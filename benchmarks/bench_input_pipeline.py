@@ -95,8 +95,14 @@ def zoo_streaming(root: pathlib.Path):
 
     report_ = screen_folder(root, decode=False)
     records = report_.files(None)
-    ds = ImageFileDataset([root / r.path for r in records], [r.label for r in records],
-                          image_size=(32, 32), channels=3, batch_size=BATCH, shuffle=True)
+    ds = ImageFileDataset(
+        [root / r.path for r in records],
+        [r.label for r in records],
+        image_size=(32, 32),
+        channels=3,
+        batch_size=BATCH,
+        shuffle=True,
+    )
     rng = np.random.default_rng(0)
     pool = concurrent.futures.ThreadPoolExecutor(WORKERS)
 
@@ -118,14 +124,14 @@ def zoo_in_memory(root: pathlib.Path):
     start = time.perf_counter()
     bundle = zoo.data.load(root, validation_split=0, workers=WORKERS)
     load_s = time.perf_counter() - start
-    x, y = bundle.train
+    x, _y = bundle.train
     rng = np.random.default_rng(0)
 
     def epoch():
         order = rng.permutation(len(x))
         n = 0
         for i in range(0, len(x), BATCH):
-            idx = order[i:i + BATCH]
+            idx = order[i : i + BATCH]
             n += len(np_augment(x[idx], rng))
         return n
 
@@ -155,13 +161,15 @@ def tf_data(root: pathlib.Path):
 
     options = tf.data.Options()
     options.threading.private_threadpool_size = WORKERS
-    ds = (tf.data.Dataset.from_tensor_slices((paths, labels))
-          .shuffle(len(paths), seed=0)
-          .map(load, num_parallel_calls=WORKERS)
-          .map(augment, num_parallel_calls=WORKERS)
-          .batch(BATCH)
-          .prefetch(2)
-          .with_options(options))
+    ds = (
+        tf.data.Dataset.from_tensor_slices((paths, labels))
+        .shuffle(len(paths), seed=0)
+        .map(load, num_parallel_calls=WORKERS)
+        .map(augment, num_parallel_calls=WORKERS)
+        .batch(BATCH)
+        .prefetch(2)
+        .with_options(options)
+    )
 
     def epoch():
         n = 0
@@ -182,8 +190,9 @@ def import_torchvision():
         import torch  # noqa: F401
         import torchvision  # noqa: F401
     except ImportError as error:
-        return (f"not installed ({error}); `pip install torch torchvision` "
-                "(extra `bench`) to compare")
+        return (
+            f"not installed ({error}); `pip install torch torchvision` (extra `bench`) to compare"
+        )
     return None
 
 
@@ -192,15 +201,18 @@ def torchvision_loader(root: pathlib.Path):
     from torchvision import datasets, transforms
 
     torch.set_num_threads(1)
-    transform = transforms.Compose([
-        transforms.RandomCrop(32, padding=PAD),
-        transforms.RandomHorizontalFlip(),
-        transforms.PILToTensor(),
-        transforms.ConvertImageDtype(torch.float32),
-    ])
+    transform = transforms.Compose(
+        [
+            transforms.RandomCrop(32, padding=PAD),
+            transforms.RandomHorizontalFlip(),
+            transforms.PILToTensor(),
+            transforms.ConvertImageDtype(torch.float32),
+        ]
+    )
     dataset = datasets.ImageFolder(str(root), transform=transform)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=BATCH, shuffle=True,
-                                         num_workers=WORKERS, persistent_workers=True)
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=BATCH, shuffle=True, num_workers=WORKERS, persistent_workers=True
+    )
 
     def epoch():
         n = 0
@@ -246,14 +258,23 @@ def main(argv=None) -> dict:
         ips = images / t["median_s"]
         ratio = ips / (images / timing[tv_name]["median_s"]) if tv_name else None
         results[name] = {**t, "images_per_s": ips, "ratio_vs_torchvision": ratio}
-        rows.append((name, f"{ips:,.0f}",
-                     f"{t['median_s']:.2f} ({t['min_s']:.2f}-{t['max_s']:.2f})",
-                     f"{ratio:.2f}" if ratio else "n/a"))
-    print(f"{images:,} CIFAR-10 JPEGs (32x32), batch {BATCH}, flip + pad-{PAD} crop, "
-          f"{WORKERS} workers, {repeats} interleaved repeats after 1 warm-up epoch")
+        rows.append(
+            (
+                name,
+                f"{ips:,.0f}",
+                f"{t['median_s']:.2f} ({t['min_s']:.2f}-{t['max_s']:.2f})",
+                f"{ratio:.2f}" if ratio else "n/a",
+            )
+        )
+    print(
+        f"{images:,} CIFAR-10 JPEGs (32x32), batch {BATCH}, flip + pad-{PAD} crop, "
+        f"{WORKERS} workers, {repeats} interleaved repeats after 1 warm-up epoch"
+    )
     print_table(rows, ("pipeline", "images/s", "epoch s median (min-max)", "vs torchvision"))
-    print(f"zoo.data.load (screen + decode {loaded:,} files once): {load_s:.2f} s "
-          f"= {loaded / load_s:,.0f} images/s")
+    print(
+        f"zoo.data.load (screen + decode {loaded:,} files once): {load_s:.2f} s "
+        f"= {loaded / load_s:,.0f} images/s"
+    )
     zoo_best = max(results[n]["images_per_s"] for n in results if n.startswith("zoo"))
     payload = {
         "command": "python benchmarks/bench_input_pipeline.py" + (" --quick" if args.quick else ""),

@@ -83,8 +83,14 @@ def main(argv=None) -> dict:
     epochs, repeats = (2, 1) if args.quick else (args.epochs, args.repeats)
     train = _train_fn()
     bundle = zoo.data.load("mnist-sample")  # once, outside the timing, for both
-    config = TrainConfig(epochs=epochs, batch_size=BATCH, optimizer="adam", learning_rate=1e-3,
-                         seed=None, validation_split=0.0)
+    config = TrainConfig(
+        epochs=epochs,
+        batch_size=BATCH,
+        optimizer="adam",
+        learning_rate=1e-3,
+        seed=None,
+        validation_split=0.0,
+    )
     epoch_times: dict[str, list[float]] = {}
 
     def fresh():
@@ -108,8 +114,16 @@ def main(argv=None) -> dict:
                 jit_compile=jit_compile,
                 steps_per_execution=steps_per_execution,
             )
-            model.fit(x, y, batch_size=BATCH, epochs=epochs, shuffle=True,
-                      validation_data=prepare("val"), callbacks=[timer], verbose=0)
+            model.fit(
+                x,
+                y,
+                batch_size=BATCH,
+                epochs=epochs,
+                shuffle=True,
+                validation_data=prepare("val"),
+                callbacks=[timer],
+                verbose=0,
+            )
             epoch_times.setdefault(label, []).extend(timer.times[1:])
 
         return run
@@ -120,8 +134,15 @@ def main(argv=None) -> dict:
             timer = EpochTimer()
             folder = tempfile.mkdtemp(prefix="zoo-bench-run-") if run_dir else None
             try:
-                train(model, bundle, config, run_dir=folder and f"{folder}/run", verbose=0,
-                      evaluate_test=False, callbacks=[timer])
+                train(
+                    model,
+                    bundle,
+                    config,
+                    run_dir=folder and f"{folder}/run",
+                    verbose=0,
+                    evaluate_test=False,
+                    callbacks=[timer],
+                )
             finally:
                 if folder:
                     shutil.rmtree(folder, ignore_errors=True)
@@ -129,14 +150,17 @@ def main(argv=None) -> dict:
 
         return run
 
-    contenders = {"bare model.fit": bare(), "zoo.train": with_zoo(),
-                  "zoo.train + run_dir": with_zoo("zoo+run_dir", run_dir=True)}
+    contenders = {
+        "bare model.fit": bare(),
+        "zoo.train": with_zoo(),
+        "zoo.train + run_dir": with_zoo("zoo+run_dir", run_dir=True),
+    }
     labels = {"bare model.fit": "bare", "zoo.train": "zoo", "zoo.train + run_dir": "zoo+run_dir"}
     timing = interleaved(contenders, repeats=repeats, warmup=1)
     # the warm-up call's epochs are steady-state too, but keep only timed calls'
     # epochs: drop what the warm-up added (its epochs come first)
     for name, label in labels.items():
-        epoch_times[label] = epoch_times[label][epochs - 1:]
+        epoch_times[label] = epoch_times[label][epochs - 1 :]
     base_call = timing["bare model.fit"]["median_s"]
     base_cpu = timing["bare model.fit"]["cpu_median_s"]
     base_epoch = statistics.median(epoch_times["bare"])
@@ -155,23 +179,43 @@ def main(argv=None) -> dict:
             "images_per_s": bundle.num_examples("train") / statistics.median(ep),
         }
         r = results[label]
-        rows.append((name, f"{t['median_s']:.2f} ({t['min_s']:.2f}-{t['max_s']:.2f})",
-                     f"{r['ratio_call']:.3f}",
-                     f"{r['epoch_median_s']:.3f} ({r['epoch_min_s']:.3f}-{r['epoch_max_s']:.3f})",
-                     f"{r['ratio_epoch']:.3f}", f"{t['cpu_median_s']:.2f}",
-                     f"{r['ratio_cpu']:.3f}", f"{r['images_per_s']:.0f}"))
-    print(f"LeNet-5, mnist-sample ({bundle.num_examples('train')} train, "
-          f"{bundle.num_examples('val')} val), batch {BATCH}, {epochs} epochs, "
-          f"{repeats} interleaved repeats after 1 warm-up, backend {keras.backend.backend()}")
-    print_table(rows, ("contender", "call s median (min-max)", "ratio", "epoch s median (min-max)",
-                       "ratio", "call CPU s", "ratio", "train images/s"))
+        rows.append(
+            (
+                name,
+                f"{t['median_s']:.2f} ({t['min_s']:.2f}-{t['max_s']:.2f})",
+                f"{r['ratio_call']:.3f}",
+                f"{r['epoch_median_s']:.3f} ({r['epoch_min_s']:.3f}-{r['epoch_max_s']:.3f})",
+                f"{r['ratio_epoch']:.3f}",
+                f"{t['cpu_median_s']:.2f}",
+                f"{r['ratio_cpu']:.3f}",
+                f"{r['images_per_s']:.0f}",
+            )
+        )
+    print(
+        f"LeNet-5, mnist-sample ({bundle.num_examples('train')} train, "
+        f"{bundle.num_examples('val')} val), batch {BATCH}, {epochs} epochs, "
+        f"{repeats} interleaved repeats after 1 warm-up, backend {keras.backend.backend()}"
+    )
+    print_table(
+        rows,
+        (
+            "contender",
+            "call s median (min-max)",
+            "ratio",
+            "epoch s median (min-max)",
+            "ratio",
+            "call CPU s",
+            "ratio",
+            "train images/s",
+        ),
+    )
 
     knobs = {}
     if not args.no_knobs and not args.quick:
         variants = {
-            "jit_compile=False (TF CPU default)": dict(jit_compile=False),
-            "jit_compile=True (XLA)": dict(jit_compile=True),
-            "steps_per_execution=8": dict(jit_compile=False, steps_per_execution=8),
+            "jit_compile=False (TF CPU default)": {"jit_compile": False},
+            "jit_compile=True (XLA)": {"jit_compile": True},
+            "steps_per_execution=8": {"jit_compile": False, "steps_per_execution": 8},
         }
         if keras.backend.backend() != "tensorflow":
             variants = {"default": {}}
@@ -184,10 +228,14 @@ def main(argv=None) -> dict:
             ep = epoch_times[name]
             med = statistics.median(ep)
             ref = ref or med
-            knobs[name] = {"call": timing_k[name], "epoch_median_s": med,
-                           "speedup_vs_first": ref / med}
-            rows.append((name, f"{timing_k[name]['median_s']:.2f}", f"{med:.3f}",
-                         f"{ref / med:.2f}x"))
+            knobs[name] = {
+                "call": timing_k[name],
+                "epoch_median_s": med,
+                "speedup_vs_first": ref / med,
+            }
+            rows.append(
+                (name, f"{timing_k[name]['median_s']:.2f}", f"{med:.3f}", f"{ref / med:.2f}x")
+            )
         print("\nbare model.fit knobs (steady-state epoch; speed-up vs the first row):")
         print_table(rows, ("variant", "call s", "epoch s", "speed-up"))
 

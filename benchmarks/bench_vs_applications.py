@@ -79,7 +79,10 @@ def main(argv=None) -> dict:
         rng = np.random.default_rng(0)
         x = rng.uniform(0, 255, size=(batch, *shape)).astype("float32")
         y = rng.integers(0, 1000, size=(batch,)).astype("int32")
-        contenders = {"zoo": step_fn(ours, mode, x, y), "keras.applications": step_fn(theirs, mode, x, y)}
+        contenders = {
+            "zoo": step_fn(ours, mode, x, y),
+            "keras.applications": step_fn(theirs, mode, x, y),
+        }
         default = None
         if SAME_AS_APPS[arch]:  # the zoo's default variant differs: time it in the same turns
             default = zoo.build_model(arch, input_shape=shape, num_classes=1000)
@@ -110,18 +113,34 @@ def main(argv=None) -> dict:
         if default is not None:
             labelled.append(("zoo (v1.5 default)", timing["zoo (default)"]))
         for label, t in labelled:
-            rows.append((
-                arch, mode, f"{batch}x{size}x{size}", label,
-                f"{batch / t['median_s']:.1f}",
-                f"{t['median_s'] * 1e3:.0f} ({t['min_s'] * 1e3:.0f}-{t['max_s'] * 1e3:.0f})",
-                f"{k['median_s'] / t['median_s']:.3f}" if label != "keras.applications" else "",
-            ))
+            rows.append(
+                (
+                    arch,
+                    mode,
+                    f"{batch}x{size}x{size}",
+                    label,
+                    f"{batch / t['median_s']:.1f}",
+                    f"{t['median_s'] * 1e3:.0f} ({t['min_s'] * 1e3:.0f}-{t['max_s'] * 1e3:.0f})",
+                    f"{k['median_s'] / t['median_s']:.3f}" if label != "keras.applications" else "",
+                )
+            )
         del ours, theirs, default
         keras.backend.clear_session()
-    print(f"backend: {keras.backend.backend()}, {repeats} interleaved repeats after "
-          f"{warmup} warm-up")
-    print_table(rows, ("model", "mode", "batch", "contender", "images/s",
-                       "step ms median (min-max)", "ratio zoo/apps"))
+    print(
+        f"backend: {keras.backend.backend()}, {repeats} interleaved repeats after {warmup} warm-up"
+    )
+    print_table(
+        rows,
+        (
+            "model",
+            "mode",
+            "batch",
+            "contender",
+            "images/s",
+            "step ms median (min-max)",
+            "ratio zoo/apps",
+        ),
+    )
     payload = {
         "command": "python benchmarks/bench_vs_applications.py"
         + (" --quick" if args.quick else ""),

@@ -39,8 +39,15 @@ if str(REPO) not in sys.path:
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def write_digits(root: pathlib.Path, digits, per_class: int | None, split: str, *, skip: int = 0,
-                 invert: bool = False) -> None:
+def write_digits(
+    root: pathlib.Path,
+    digits,
+    per_class: int | None,
+    split: str,
+    *,
+    skip: int = 0,
+    invert: bool = False,
+) -> None:
     """Writes sample digits as PNG folders: per class, images ``skip`` .. ``skip + per_class``."""
     import numpy as np
     from PIL import Image
@@ -60,14 +67,20 @@ def write_digits(root: pathlib.Path, digits, per_class: int | None, split: str, 
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--backbone", help="An existing checkpoint to start from (default: pretrain one).")
+    p.add_argument(
+        "--backbone", help="An existing checkpoint to start from (default: pretrain one)."
+    )
     p.add_argument("--pretrain-epochs", type=int, default=8)
-    p.add_argument("--per-class", type=int, default=40, help="Target-task training images per class.")
+    p.add_argument(
+        "--per-class", type=int, default=40, help="Target-task training images per class."
+    )
     p.add_argument("--epochs", type=int, default=10, help="Total epoch budget on the target task.")
     p.add_argument("--freeze-epochs", type=int, default=3)
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--json", metavar="PATH")
-    p.add_argument("--invert", action="store_true", help="Target images dark-on-light (scanned-paper style).")
+    p.add_argument(
+        "--invert", action="store_true", help="Target images dark-on-light (scanned-paper style)."
+    )
     args = p.parse_args(argv)
 
     import zoo.data
@@ -82,16 +95,22 @@ def main(argv=None) -> dict:
         write_digits(work / "source" / "train", range(5), None, "train")
         write_digits(work / "source" / "test", range(5), None, "test")
         started = time.perf_counter()
-        pre = train("lenet5", work / "source", TrainConfig(epochs=args.pretrain_epochs, seed=0), verbose=0)
+        pre = train(
+            "lenet5", work / "source", TrainConfig(epochs=args.pretrain_epochs, seed=0), verbose=0
+        )
         from zoo.pretrained import publish
 
         publish(pre.model, "lenet5-digits04", {"architecture": "lenet5", "class_names": list(pre.class_names),
                                                 "preprocessing": pre.preprocessing.to_dict(),
                                                 "metrics": pre.metrics}, root=root)  # fmt: skip
         backbone = "lenet5-digits04"
-        print(f"pretrained {backbone} on digits 0-4: {pre.metrics} ({time.perf_counter() - started:.0f}s)")
+        print(
+            f"pretrained {backbone} on digits 0-4: {pre.metrics} ({time.perf_counter() - started:.0f}s)"
+        )
         classes = range(5, 10)
-        write_digits(work / "target" / "train", classes, args.per_class, "train", invert=args.invert)
+        write_digits(
+            work / "target" / "train", classes, args.per_class, "train", invert=args.invert
+        )
         write_digits(work / "target" / "test", classes, None, "test", invert=args.invert)
     else:
         # A shipped checkpoint was trained on the MNIST training split, so the custom folder is
@@ -100,7 +119,9 @@ def main(argv=None) -> dict:
         root = None
         classes = range(10)
         write_digits(work / "target" / "train", classes, args.per_class, "test", invert=args.invert)
-        write_digits(work / "target" / "test", classes, None, "test", skip=args.per_class, invert=args.invert)
+        write_digits(
+            work / "target" / "test", classes, None, "test", skip=args.per_class, invert=args.invert
+        )
     target = zoo.data.load(work / "target", validation_split=0.1, seed=0)
     print(target)
 
@@ -115,15 +136,23 @@ def main(argv=None) -> dict:
                                                  batch_size=16), verbose=0)  # fmt: skip
         results["transfer"].append(ft.metrics["test_accuracy"])
         results["scratch"].append(sc.metrics["test_accuracy"])
-        print(f"seed {seed}: transfer {ft.metrics['test_accuracy']:.3f}  scratch {sc.metrics['test_accuracy']:.3f}")
+        print(
+            f"seed {seed}: transfer {ft.metrics['test_accuracy']:.3f}  scratch {sc.metrics['test_accuracy']:.3f}"
+        )
     summary = {
-        name: {"mean": statistics.mean(v), "sd": statistics.stdev(v) if len(v) > 1 else 0.0, "runs": v}
+        name: {
+            "mean": statistics.mean(v),
+            "sd": statistics.stdev(v) if len(v) > 1 else 0.0,
+            "runs": v,
+        }
         for name, v in results.items()
     }
     out = {
         "backbone": backbone,
-        "target": (f"MNIST digits {classes.start}-{classes.stop - 1}{' inverted' if args.invert else ''}, "
-                   f"{args.per_class} train images per class, {target.num_examples('test')} test images"),
+        "target": (
+            f"MNIST digits {classes.start}-{classes.stop - 1}{' inverted' if args.invert else ''}, "
+            f"{args.per_class} train images per class, {target.num_examples('test')} test images"
+        ),
         "epochs": args.epochs,
         "freeze_epochs": args.freeze_epochs,
         "test_accuracy": summary,

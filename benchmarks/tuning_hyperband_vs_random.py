@@ -61,11 +61,16 @@ def main(argv=None) -> int:
             "trials": len(doc["trials"]),
             "completed": doc["counts"].get("COMPLETED", 0),
             "best_val_accuracy": best.get("objective"),
-            "best_hyperparameters": {k: v for k, v in (best.get("hyperparameters") or {}).items()
-                                     if not k.startswith("tuner/")},  # fmt: skip
+            "best_hyperparameters": {
+                k: v
+                for k, v in (best.get("hyperparameters") or {}).items()
+                if not k.startswith("tuner/")
+            },  # fmt: skip
             "total_epochs": doc["total_epochs"],
             "seconds": round(time.time() - started, 1),
-            "best_test_accuracy": (doc.get("best_model") or {}).get("metrics", {}).get("test_accuracy"),
+            "best_test_accuracy": (doc.get("best_model") or {})
+            .get("metrics", {})
+            .get("test_accuracy"),
         }
     summary = {
         "model": args.model,
@@ -84,7 +89,9 @@ def main(argv=None) -> int:
     with open(os.path.join(args.out, "summary.json"), "w") as fh:
         json.dump(summary, fh, indent=2)
     print()
-    print("| tuner | trials | best val_accuracy | test accuracy of best | total epochs | wall time |")
+    print(
+        "| tuner | trials | best val_accuracy | test accuracy of best | total epochs | wall time |"
+    )
     print("| --- | --- | --- | --- | --- | --- |")
     for tuner, r in rows.items():
         test = f"{r['best_test_accuracy']:.4f}" if r["best_test_accuracy"] is not None else "-"

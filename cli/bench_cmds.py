@@ -10,24 +10,36 @@ from cli.params import SHAPE, user_errors
 @click.command("bench")
 @click.argument("name")
 @click.option(
-    "-b", "--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
+    "-b",
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
     help="Images per step.",
 )
 @click.option("--input-shape", type=SHAPE, help="Input shape H,W,C (default: the model's).")
 @click.option(
-    "--mode", type=click.Choice(["train", "infer"]), default="infer", show_default=True,
+    "--mode",
+    type=click.Choice(["train", "infer"]),
+    default="infer",
+    show_default=True,
     help="Time a training step (forward, backward, update) or a forward pass.",
 )
 @click.option(
     "--steps", type=click.IntRange(min=1), default=10, show_default=True, help="Timed steps."
 )
 @click.option(
-    "--warmup", type=click.IntRange(min=0), default=2, show_default=True,
+    "--warmup",
+    type=click.IntRange(min=0),
+    default=2,
+    show_default=True,
     help="Untimed steps first (tracing and compilation).",
 )
 @click.option("--num-classes", type=click.IntRange(min=1), help="Classes of the head.")
 @click.option(
-    "--jit/--no-jit", "jit", default=None,
+    "--jit/--no-jit",
+    "jit",
+    default=None,
     help="Force XLA compilation on or off (default: Keras' choice for the backend).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")

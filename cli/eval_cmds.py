@@ -27,21 +27,30 @@ def _default_plot_path(trained, split: str) -> str:
 @click.command("evaluate")
 @click.argument("model_or_run")
 @click.option(
-    "--data", default=DEFAULT_DATA, show_default=True,
+    "--data",
+    default=DEFAULT_DATA,
+    show_default=True,
     help="Image folder, .npz file, tfds:NAME, mnist-sample or cifar10-sample.",
 )
 @click.option(
-    "--split", type=click.Choice(["test", "val", "train"]), default="test", show_default=True,
+    "--split",
+    type=click.Choice(["test", "val", "train"]),
+    default="test",
+    show_default=True,
     help="Which split to evaluate.",
 )
 @click.option(
-    "--confusion-matrix", "cm_path", type=click.Path(dir_okay=False),
+    "--confusion-matrix",
+    "cm_path",
+    type=click.Path(dir_okay=False),
     help="Where to save the confusion-matrix PNG (default: in the run directory or next "
     "to the model file).",
 )
 @click.option("--no-plot", is_flag=True, help="Do not save the confusion matrix.")
 @click.option(
-    "--json", "json_path", type=click.Path(dir_okay=False, allow_dash=True),
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, allow_dash=True),
     help="Also write the full report as JSON to this file ('-' for stdout).",
 )
 @click.option("-b", "--batch-size", type=click.IntRange(min=1), help="Prediction batch size.")
@@ -110,11 +119,11 @@ def predict_cmd(model, images, top_k, as_json):
     if as_json:
         payload = [
             {"image": image, "top_k": [{"class": c, "probability": p} for c, p in ranked]}
-            for image, ranked in zip(images, results)
+            for image, ranked in zip(images, results, strict=False)
         ]
         click.echo(json.dumps(payload, indent=2))
         return
-    for image, ranked in zip(images, results):
+    for image, ranked in zip(images, results, strict=False):
         shown = ", ".join(f"{c} ({p:.1%})" for c, p in ranked)
         click.echo(f"{image}: {shown}")
 
@@ -122,7 +131,9 @@ def predict_cmd(model, images, top_k, as_json):
 @click.command("lr-find")
 @click.argument("name")
 @click.option(
-    "--data", default=DEFAULT_DATA, show_default=True,
+    "--data",
+    default=DEFAULT_DATA,
+    show_default=True,
     help="Image folder, .npz file, tfds:NAME, mnist-sample or cifar10-sample.",
 )
 @click.option("--steps", type=click.IntRange(min=2), default=200, show_default=True,

@@ -21,7 +21,9 @@ def _params(n) -> str:
 @click.argument("pattern", required=False)
 @click.option("--family", help="Only this family (e.g. vgg, resnet, resnet_cifar).")
 @click.option("--aliases", is_flag=True, help="Also list aliases.")
-@click.option("--pretrained", is_flag=True, help="List the pretrained checkpoints in saved_models/ instead.")
+@click.option(
+    "--pretrained", is_flag=True, help="List the pretrained checkpoints in saved_models/ instead."
+)
 def models_cmd(pattern, family, aliases, pretrained):
     """List registered models, optionally matching PATTERN (wildcards, e.g. 'resnet*')."""
     if pretrained:
@@ -31,7 +33,8 @@ def models_cmd(pattern, family, aliases, pretrained):
 
     if family and family.lower() not in families():
         raise click.BadParameter(
-            f"unknown family {family!r}; choose from {', '.join(families())}.", param_hint="--family"
+            f"unknown family {family!r}; choose from {', '.join(families())}.",
+            param_hint="--family",
         )
     names = list_models(include=pattern, family=family, aliases=aliases)
     if not names:
@@ -47,7 +50,7 @@ def models_cmd(pattern, family, aliases, pretrained):
 def _table(rows) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for i, row in enumerate(rows):
-        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
         if i == 0:
             click.echo("  ".join("-" * w for w in widths))
 
@@ -59,7 +62,10 @@ def _list_pretrained(pattern) -> None:
 
     names = [n for n in list_pretrained() if not pattern or fnmatch.fnmatchcase(n, pattern)]
     if not names:
-        raise click.ClickException(f"No pretrained checkpoint in {saved_models_root()}" + (f" matches {pattern!r}." if pattern else "."))
+        raise click.ClickException(
+            f"No pretrained checkpoint in {saved_models_root()}"
+            + (f" matches {pattern!r}." if pattern else ".")
+        )
     rows = [("name", "architecture", "data", "classes", "test accuracy")]
     for n in names:
         m = read_manifest(n)
@@ -86,7 +92,9 @@ def info_cmd(name, input_shape, num_classes, summary):
     click.echo(f"{info['name']}: {info['description']}")
     click.echo(f"  family:          {info['family']}")
     click.echo(f"  paper:           {info['paper']}")
-    click.echo(f"  input shape:     {_shape(info['input_shape'])} (minimum {_shape(info['min_input_shape'])})")
+    click.echo(
+        f"  input shape:     {_shape(info['input_shape'])} (minimum {_shape(info['min_input_shape'])})"
+    )
     click.echo(f"  output shape:    {_shape(info['output_shape'])}")
     click.echo(f"  parameters:      {info['params']:,} ({info['trainable_params']:,} trainable)")
     click.echo(f"  FLOPs (MACs):    {human(info['flops'])} per image")
@@ -97,7 +105,9 @@ def info_cmd(name, input_shape, num_classes, summary):
 
 @click.command("build")
 @click.argument("name")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Output .keras file.")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="Output .keras file."
+)
 @click.option("--input-shape", type=SHAPE, help="Input shape H,W,C (default: the paper's).")
 @click.option("--num-classes", type=click.IntRange(min=1), help="Number of classes.")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")

@@ -17,9 +17,21 @@ import typing
 import click
 
 from cli.params import SHAPE, user_errors
-from zoo.training.config import AUGMENTATIONS, DISTRIBUTE, LOSSES, OPTIMIZERS, SCHEDULES, TrainConfig
+from zoo.training.config import (
+    AUGMENTATIONS,
+    DISTRIBUTE,
+    LOSSES,
+    OPTIMIZERS,
+    SCHEDULES,
+    TrainConfig,
+)
 
-_CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "loss": LOSSES, "distribute": DISTRIBUTE}
+_CHOICES = {
+    "optimizer": OPTIMIZERS,
+    "schedule": SCHEDULES,
+    "loss": LOSSES,
+    "distribute": DISTRIBUTE,
+}
 _DATA_HELP = (
     "Image folder, .npz file, tfds:NAME, 'mnist-sample' or 'cifar10-sample' "
     "(the shipped MNIST / CIFAR-10 samples)."
@@ -47,18 +59,29 @@ def _config_options(fn):
     for field in reversed(dataclasses.fields(TrainConfig)):
         name, flag = field.name, "--" + field.name.replace("_", "-")
         kind = [a for a in typing.get_args(hints[name]) if a is not type(None)] or [hints[name]]
-        help_text = f"{_field_help(name)} [default: {field.default!r}]" if field.default is not dataclasses.MISSING else ""
+        help_text = (
+            f"{_field_help(name)} [default: {field.default!r}]"
+            if field.default is not dataclasses.MISSING
+            else ""
+        )
         if name == "augment":
             option = click.option(
                 flag, multiple=True, metavar="NAME[:STRENGTH]",
                 help=f"Augmentation, repeatable: {', '.join(AUGMENTATIONS)}.")  # fmt: skip
         elif name == "jit_compile":
-            option = click.option(flag, type=click.Choice(["auto", "true", "false"]), default=None, help=help_text)
+            option = click.option(
+                flag, type=click.Choice(["auto", "true", "false"]), default=None, help=help_text
+            )
         elif name == "mixed_precision":
             option = click.option(
                 flag, type=click.Choice(["bfloat16", "float16", "false"]), default=None, help=help_text)  # fmt: skip
         elif name in _CHOICES:
-            option = click.option(flag, type=click.Choice(_CHOICES[name], case_sensitive=False), default=None, help=help_text)
+            option = click.option(
+                flag,
+                type=click.Choice(_CHOICES[name], case_sensitive=False),
+                default=None,
+                help=help_text,
+            )
         elif kind[0] is bool:
             option = click.option(f"{flag}/--no-{flag[2:]}", default=None, help=help_text)
         elif kind[0] is int:
@@ -103,7 +126,9 @@ def _check_data(data: str) -> None:
 
     special = data.lower() in SAMPLE_NAMES or data.startswith("tfds:")
     if not special and not os.path.exists(data):
-        raise click.BadParameter(f"no such file or folder: {data!r}. {_DATA_HELP}", param_hint="--data")
+        raise click.BadParameter(
+            f"no such file or folder: {data!r}. {_DATA_HELP}", param_hint="--data"
+        )
 
 
 def _check_writable(run_dir: str) -> None:
@@ -115,23 +140,55 @@ def _check_writable(run_dir: str) -> None:
         with tempfile.TemporaryFile(dir=run_dir):
             pass
     except OSError as err:
-        raise click.BadParameter(f"cannot write to {run_dir!r}: {err.strerror}.", param_hint="--run-dir") from None
+        raise click.BadParameter(
+            f"cannot write to {run_dir!r}: {err.strerror}.", param_hint="--run-dir"
+        ) from None
 
 
 @click.command("train", context_settings={"show_default": False})
 @click.argument("name", required=False)
 @click.option("--data", default=None, help=_DATA_HELP + " [default: mnist-sample]")
-@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="JSON/YAML TrainConfig; flags override it.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="JSON/YAML TrainConfig; flags override it.",
+)
 @click.option("--run-dir", help="Run directory [default: runs/NAME-TIMESTAMP].")
-@click.option("--resume", "resume_dir", type=click.Path(file_okay=False), help="Continue the run in this directory after a kill.")
-@click.option("--force", is_flag=True, help="Resume even if the model, optimizer, config or data changed.")
+@click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(file_okay=False),
+    help="Continue the run in this directory after a kill.",
+)
+@click.option(
+    "--force", is_flag=True, help="Resume even if the model, optimizer, config or data changed."
+)
 @click.option("--input-shape", type=SHAPE, help="Model input shape H,W,C [default: from the data].")
-@click.option("--model-arg", multiple=True, metavar="KEY=VALUE", help="Builder argument, repeatable (e.g. dropout=0.3, hidden_units=[256,128]).")
+@click.option(
+    "--model-arg",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Builder argument, repeatable (e.g. dropout=0.3, hidden_units=[256,128]).",
+)
 @click.option("--save-as", help="Publish the final model to saved_models/NAME.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing saved_models/NAME.")
 @click.option("--quiet", is_flag=True, help="No per-epoch progress.")
 @_config_options
-def train_cmd(name, data, config_file, run_dir, resume_dir, force, input_shape, model_arg, save_as, overwrite, quiet, **fields):
+def train_cmd(
+    name,
+    data,
+    config_file,
+    run_dir,
+    resume_dir,
+    force,
+    input_shape,
+    model_arg,
+    save_as,
+    overwrite,
+    quiet,
+    **fields,
+):
     """Train model NAME on DATA with the course's whole toolbox.
 
     \b
@@ -151,19 +208,27 @@ def train_cmd(name, data, config_file, run_dir, resume_dir, force, input_shape, 
             name = resolve_name(name)
     given = {k: v for k, v in fields.items() if v is not None and v != ()}
     with user_errors():
-        config = _collect_config(config_file, fields) if (given or config_file or not resume_dir) else None
+        config = (
+            _collect_config(config_file, fields)
+            if (given or config_file or not resume_dir)
+            else None
+        )
     if data is not None:
         _check_data(data)
     if resume_dir:
         if not os.path.isfile(os.path.join(resume_dir, "run.json")):
-            raise click.BadParameter(f"{resume_dir!r} is not a zoo run directory (no run.json).", param_hint="--resume")
+            raise click.BadParameter(
+                f"{resume_dir!r} is not a zoo run directory (no run.json).", param_hint="--resume"
+            )
         run_dir = resume_dir
     else:
         data = data or "mnist-sample"
         run_dir = run_dir or os.path.join("runs", f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")
         _check_writable(run_dir)
         if os.path.isfile(os.path.join(run_dir, "run.json")):
-            raise click.ClickException(f"{run_dir} already holds a run: continue it with --resume {run_dir}.")
+            raise click.ClickException(
+                f"{run_dir} already holds a run: continue it with --resume {run_dir}."
+            )
     model_kwargs = _parse_model_args(model_arg) or None
     if input_shape:
         model_kwargs = {**(model_kwargs or {}), "input_shape": input_shape}
@@ -190,14 +255,18 @@ def train_cmd(name, data, config_file, run_dir, resume_dir, force, input_shape, 
             path = publish_result(result, save_as, overwrite=overwrite)
         click.echo(f"Published to {path}")
     if result.status == "diverged":
-        raise click.ClickException("training diverged (non-finite loss); see the doctor's report above.")
+        raise click.ClickException(
+            "training diverged (non-finite loss); see the doctor's report above."
+        )
 
 
 def _print_summary(result, doctor_printed: bool) -> None:
     h = result.history
     click.echo("")
     click.echo(f"Run:       {result.run_dir}")
-    click.echo(f"Status:    {result.status} after {result.epochs} epoch(s), {result.seconds:.0f} s this session")
+    click.echo(
+        f"Status:    {result.status} after {result.epochs} epoch(s), {result.seconds:.0f} s this session"
+    )
     for key in ("accuracy", "val_accuracy", "loss", "val_loss"):
         if h.get(key):
             click.echo(f"Final {key + ':':14s} {h[key][-1]:.4f}")

@@ -17,24 +17,49 @@ def _unfreeze(value: str):
 @click.command("finetune")
 @click.argument("backbone")
 @click.argument("data")
-@click.option("--weights", default="default", show_default=True,
-              help="'default' (the backbone's pretrained weights), 'none', 'imagenet', a file or a checkpoint name.")
-@click.option("--freeze-epochs", type=click.IntRange(min=0), default=5, show_default=True,
-              help="Phase 1: epochs training the new head on the frozen backbone.")
-@click.option("--epochs", type=click.IntRange(min=1), help="Phase 2 epochs (default: the config's).")
-@click.option("--unfreeze", default="1", show_default=True,
-              help="Phase 2: top blocks to unfreeze (a number), 'all', or a layer-name prefix (e.g. block5_).")
-@click.option("--lr", "learning_rate", type=float, help="Phase-1 learning rate (default: the config's).")
+@click.option(
+    "--weights",
+    default="default",
+    show_default=True,
+    help="'default' (the backbone's pretrained weights), 'none', 'imagenet', a file or a checkpoint name.",
+)
+@click.option(
+    "--freeze-epochs",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Phase 1: epochs training the new head on the frozen backbone.",
+)
+@click.option(
+    "--epochs", type=click.IntRange(min=1), help="Phase 2 epochs (default: the config's)."
+)
+@click.option(
+    "--unfreeze",
+    default="1",
+    show_default=True,
+    help="Phase 2: top blocks to unfreeze (a number), 'all', or a layer-name prefix (e.g. block5_).",
+)
+@click.option(
+    "--lr", "learning_rate", type=float, help="Phase-1 learning rate (default: the config's)."
+)
 @click.option("--fine-tune-lr", type=float, help="Phase-2 learning rate (default: phase 1's / 10).")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Batch size.")
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
-              help="TrainConfig as JSON/YAML (augmentation, early stopping, ...).")
-@click.option("--run-dir", type=click.Path(file_okay=False), help="Run directory (checkpoints, resume).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="TrainConfig as JSON/YAML (augmentation, early stopping, ...).",
+)
+@click.option(
+    "--run-dir", type=click.Path(file_okay=False), help="Run directory (checkpoints, resume)."
+)
 @click.option("--resume", is_flag=True, help="Continue a killed fine-tune in --run-dir.")
 @click.option("--force", is_flag=True, help="Resume even if the model, config or data changed.")
 @click.option("--save-as", help="Publish the result to saved_models/NAME.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run directory or checkpoint.")
-@click.option("--linear-probe", is_flag=True, help="Train only a linear classifier on frozen features.")
+@click.option(
+    "--linear-probe", is_flag=True, help="Train only a linear classifier on frozen features."
+)
 @click.option("--alpha", type=float, help="Width multiplier of MobileNet backbones.")
 @click.option("--quiet", is_flag=True, help="No per-epoch progress.")
 def finetune_cmd(backbone, data, weights, freeze_epochs, epochs, unfreeze, learning_rate, fine_tune_lr,
@@ -70,7 +95,9 @@ def finetune_cmd(backbone, data, weights, freeze_epochs, epochs, unfreeze, learn
     click.echo(f"Backbone {result.backbone.name} ({result.backbone.kind}), preprocessing "
                f"{result.preprocessing.mode!r}; classes: {', '.join(result.class_names)}")  # fmt: skip
     if result.unfrozen:
-        click.echo(f"Phase 2 trained {len(result.unfrozen)} backbone layers from {result.unfrozen[0]!r}.")
+        click.echo(
+            f"Phase 2 trained {len(result.unfrozen)} backbone layers from {result.unfrozen[0]!r}."
+        )
     for key, value in sorted(result.metrics.items()):
         click.echo(f"  {key}: {value:.4f}")
     click.echo(f"Status: {result.status}")
@@ -83,9 +110,16 @@ def finetune_cmd(backbone, data, weights, freeze_epochs, epochs, unfreeze, learn
 @click.command("embed")
 @click.argument("model")
 @click.argument("data")
-@click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
-              help="Folder for features_<split>.npy, labels_<split>.npy and class_names.json.")
-@click.option("--split", type=click.Choice(["train", "val", "test", "all"]), default="all", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder for features_<split>.npy, labels_<split>.npy and class_names.json.",
+)
+@click.option(
+    "--split", type=click.Choice(["train", "val", "test", "all"]), default="all", show_default=True
+)
 @click.option("--weights", default="default", show_default=True, help="As for finetune.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option("--alpha", type=float, help="Width multiplier of MobileNet backbones.")
@@ -101,21 +135,34 @@ def embed_cmd(model, data, output, split, weights, batch_size, alpha):
 
     with user_errors():
         bundle = zoo.data.load(data, batch_size=batch_size, validation_split=0.0)
-        splits = [s for s in ("train", "val", "test") if bundle.get(s) is not None] if split == "all" else [split]
+        splits = (
+            [s for s in ("train", "val", "test") if bundle.get(s) is not None]
+            if split == "all"
+            else [split]
+        )
         for name in splits:
             emb = zoo.transfer.embed(
                 model, bundle, split=name, weights=None if weights.lower() == "none" else weights,
                 batch_size=batch_size, model_kwargs={"alpha": alpha} if alpha is not None else None,
             )  # fmt: skip
             paths = emb.save(output)
-            click.echo(f"{name}: {emb.features.shape[0]} x {emb.features.shape[1]} features -> {paths['features']}")
+            click.echo(
+                f"{name}: {emb.features.shape[0]} x {emb.features.shape[1]} features -> {paths['features']}"
+            )
 
 
 @click.command("export")
 @click.argument("model")
-@click.option("-o", "--output", required=True, type=click.Path(),
-              help="Output path (a folder for savedmodel, a file for onnx/tflite).")
-@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="savedmodel", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(),
+    help="Output path (a folder for savedmodel, a file for onnx/tflite).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="savedmodel", show_default=True
+)
 @click.option("--force", is_flag=True, help="Replace an existing output.")
 def export_cmd(model, output, fmt, force):
     """Export MODEL (a .keras file or a checkpoint name) through Keras' model.export."""

@@ -26,11 +26,31 @@ SPACE_HELP = (
 
 @click.command("tune")
 @click.argument("name")
-@click.option("--data", required=True, help="Image folder, .npz, 'tfds:NAME', 'mnist-sample' or 'cifar10-sample'.")
-@click.option("--tuner", type=click.Choice(TUNERS), default="random", show_default=True, help="Search algorithm.")
+@click.option(
+    "--data",
+    required=True,
+    help="Image folder, .npz, 'tfds:NAME', 'mnist-sample' or 'cifar10-sample'.",
+)
+@click.option(
+    "--tuner",
+    type=click.Choice(TUNERS),
+    default="random",
+    show_default=True,
+    help="Search algorithm.",
+)
 @click.option("--space", "spaces", multiple=True, metavar="NAME=SPEC", help=SPACE_HELP)
-@click.option("--space-file", type=click.Path(dir_okay=False), help="Search space as a YAML/JSON mapping NAME: SPEC.")
-@click.option("--max-trials", type=click.IntRange(min=1), default=10, show_default=True, help="Trials at most.")
+@click.option(
+    "--space-file",
+    type=click.Path(dir_okay=False),
+    help="Search space as a YAML/JSON mapping NAME: SPEC.",
+)
+@click.option(
+    "--max-trials",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Trials at most.",
+)
 @click.option("--max-epochs", type=click.IntRange(min=1), default=10, show_default=True,
               help="Epochs per trial (Hyperband: the largest per-trial budget).")  # fmt: skip
 @click.option("--objective", default="val_accuracy", show_default=True,
@@ -44,14 +64,20 @@ SPACE_HELP = (
 @click.option("--resume", is_flag=True, help="Continue the search in --directory (same arguments).")
 @click.option("--overwrite", is_flag=True, help="Replace a search already in --directory.")
 @click.option("--save-as", help="Publish the best model to saved_models/<NAME>.")
-@click.option("--overwrite-saved", is_flag=True, help="Allow --save-as to replace an existing name.")
+@click.option(
+    "--overwrite-saved", is_flag=True, help="Allow --save-as to replace an existing name."
+)
 @click.option("--max-attempts", type=click.IntRange(min=1), default=3, show_default=True,
               help="Process deaths (OOM, kill) during one trial before it is marked failed.")  # fmt: skip
 @click.option("--seed", type=int, help="Seed of the search algorithm.")
 @click.option("--chief", metavar="HOST:PORT",
               help="Run the chief of a distributed search: serve the oracle on HOST:PORT "
                    "(127.0.0.1 only unless --allow-remote). The gRPC channel is UNAUTHENTICATED.")  # fmt: skip
-@click.option("--worker", metavar="HOST:PORT", help="Run a worker that takes trials from the chief at HOST:PORT.")
+@click.option(
+    "--worker",
+    metavar="HOST:PORT",
+    help="Run a worker that takes trials from the chief at HOST:PORT.",
+)
 @click.option("--worker-id", help="Unique id of this worker (with --worker).")
 @click.option("--allow-remote", is_flag=True,
               help="Let the chief listen on a non-loopback address. Anyone reaching the port can read "
@@ -111,7 +137,9 @@ def tune_cmd(name, data, tuner, spaces, space_file, max_trials, max_epochs, obje
         budget = parse_duration(time_budget)
         space = parse_space(spaces, space_file)
         if not space:
-            raise click.UsageError("Give a search space with --space NAME=SPEC or --space-file FILE.")
+            raise click.UsageError(
+                "Give a search space with --space NAME=SPEC or --space-file FILE."
+            )
         request, hypermodel = prepare(
             name, data, space, tuner=tuner, objective=objective, max_trials=max_trials, max_epochs=max_epochs,
             executions_per_trial=executions_per_trial, config=config_path, seed=seed,
@@ -128,7 +156,13 @@ def tune_cmd(name, data, tuner, spaces, space_file, max_trials, max_epochs, obje
     if in_process:
         from tuning.search import execute
 
-        os.environ.update({k: v for k, v in env.items() if k.startswith("KERASTUNER_") or k.startswith("ZOO_TUNE")})
+        os.environ.update(
+            {
+                k: v
+                for k, v in env.items()
+                if k.startswith("KERASTUNER_") or k.startswith("ZOO_TUNE")
+            }
+        )
         with user_errors():
             execute(directory, request, hypermodel, time_budget=budget, max_attempts=max_attempts,
                     save_as=save_as, overwrite_saved=overwrite_saved, progress=click.echo)  # fmt: skip
@@ -158,7 +192,9 @@ def tune_report_cmd(directory, plots, as_json):
     if as_json:
         click.echo(json.dumps(doc, indent=2, default=str))
         return
-    counts = ", ".join(f"{v} {k.lower()}" for k, v in sorted(doc["counts"].items())) or "no trials yet"
+    counts = (
+        ", ".join(f"{v} {k.lower()}" for k, v in sorted(doc["counts"].items())) or "no trials yet"
+    )
     click.echo(
         f"{request['tuner']} search of {request['model']} on {request['data']}: {counts} "
         f"(max {request['max_trials']}), {doc['total_epochs']} epochs in all"
@@ -166,8 +202,12 @@ def tune_report_cmd(directory, plots, as_json):
     click.echo(report.format_table(doc["trials"], request["objective"]))
     best = doc.get("best")
     if best:
-        shown = ", ".join(f"{k}={v}" for k, v in best["hyperparameters"].items() if not k.startswith("tuner/"))
-        click.echo(f"best: trial {best['trial_id']} {request['objective']}={best['objective']:.4f} ({shown})")
+        shown = ", ".join(
+            f"{k}={v}" for k, v in best["hyperparameters"].items() if not k.startswith("tuner/")
+        )
+        click.echo(
+            f"best: trial {best['trial_id']} {request['objective']}={best['objective']:.4f} ({shown})"
+        )
     best_json = os.path.join(directory, "best", "best.json")
     if os.path.isfile(best_json):
         click.echo(f"best model: {os.path.join(directory, 'best', 'model.keras')}")

@@ -17,15 +17,16 @@ class _BlockTensorFlow(importlib.abc.MetaPathFinder):
 
     def find_spec(self, name, path, target=None):
         if name == "tensorflow" or name.startswith("tensorflow."):
-            raise ModuleNotFoundError(f"No module named {name!r} (ZOO_FORBID_TENSORFLOW=1)", name=name)
-        return None
+            raise ModuleNotFoundError(
+                f"No module named {name!r} (ZOO_FORBID_TENSORFLOW=1)", name=name
+            )
 
 
 if os.environ.get("ZOO_FORBID_TENSORFLOW") == "1":
     sys.meta_path.insert(0, _BlockTensorFlow())
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -44,7 +45,9 @@ def heavy_imports(code: str, heavy=FRAMEWORKS) -> list[str]:
         f"{code}\nimport json as _json, sys as _sys\n"
         f"print(_json.dumps(sorted({{m.split('.')[0] for m in _sys.modules}} & {set(heavy)!r})))"
     )
-    proc = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -93,7 +96,10 @@ def gradients(model, x, y):
     if backend == "torch":
         loss = loss_of(model(x, training=True))
         loss.backward()
-        return [None if v.value.grad is None else v.value.grad.cpu().numpy() for v in model.trainable_variables]
+        return [
+            None if v.value.grad is None else v.value.grad.cpu().numpy()
+            for v in model.trainable_variables
+        ]
     pytest.skip(f"no gradient helper for backend {backend}")
 
 

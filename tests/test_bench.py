@@ -76,8 +76,18 @@ def test_cli_bench_prints_the_figures():
 def test_cli_bench_json_and_input_shape():
     result = CliRunner().invoke(
         bench_cmd,
-        ["lenet5", "--input-shape", "36,36,1", "--mode", "train", "--steps", "1",
-         "--warmup", "0", "--json"],
+        [
+            "lenet5",
+            "--input-shape",
+            "36,36,1",
+            "--mode",
+            "train",
+            "--steps",
+            "1",
+            "--warmup",
+            "0",
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
@@ -132,6 +142,10 @@ def test_run_all_renders_a_failed_script():
         import run_all
     finally:
         sys.path.remove(str(REPO / "benchmarks"))
-    text = run_all.render({"flops": {"error": "exit status 1", "seconds": 1.0}},
-                          machine_info(), quick=True, total_s=1.0)
+    text = run_all.render(
+        {"flops": {"error": "exit status 1", "seconds": 1.0}},
+        machine_info(),
+        quick=True,
+        total_s=1.0,
+    )
     assert "Failed: exit status 1" in text and "not measurements" in text

@@ -25,7 +25,12 @@ pytestmark = [pytest.mark.subprocess]
 def _run(args, tmp_path, timeout=900):
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
     return subprocess.run(
-        [sys.executable, *args], cwd=BENCHMARKS, env=env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, *args],
+        cwd=BENCHMARKS,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 

@@ -102,7 +102,7 @@ def test_callbacks_survive_deepcopy(cfg, tmp_path):
     cbs = make_callbacks(cfg, tmp_path)
     copies = copy.deepcopy(cbs)
     assert _types(copies) == _types(cbs)
-    assert all(a is not b for a, b in zip(cbs, copies))
+    assert all(a is not b for a, b in zip(cbs, copies, strict=False))
     # a copy used after the original was trained is unaffected by it
     model = _model()
     for cb in cbs:
@@ -160,7 +160,9 @@ def test_early_stopping_restores_best_weights():
         if model.stop_training:
             break
     cb.on_train_end()
-    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), snapshots[1]))
+    assert all(
+        np.array_equal(a, b) for a, b in zip(model.get_weights(), snapshots[1], strict=False)
+    )
 
 
 def test_early_stopping_state_survives_resume():

@@ -40,7 +40,9 @@ def test_zoo_models_imports_no_keras_either():
 def test_models_table():
     result = CliRunner().invoke(cli, ["models", "vgg*"])
     assert result.exit_code == 0
-    assert "vgg16_c" in result.output and "138.36M" in result.output and "resnet" not in result.output
+    assert (
+        "vgg16_c" in result.output and "138.36M" in result.output and "resnet" not in result.output
+    )
     result = CliRunner().invoke(cli, ["models", "--family", "resnet_cifar"])
     rows = [line.split()[0] for line in result.output.splitlines()[2:]]
     assert rows == ["resnet20", "resnet32", "resnet44", "resnet56", "resnet110"]

@@ -177,9 +177,9 @@ def test_class_names_that_do_not_fit_are_refused(run_dir, npz, tmp_path):
 
 
 def test_predict_on_png_files(run_dir, npz, tmp_path):
-    import zoo.data
     from PIL import Image
 
+    import zoo.data
     from zoo.evaluate import load_trained, predict
 
     root = zoo.data.write_sample_folder(tmp_path / "digits", split="test", per_class=1)
@@ -189,7 +189,7 @@ def test_predict_on_png_files(run_dir, npz, tmp_path):
     trained = load_trained(run_dir)
     x = np.stack([np.asarray(Image.open(f))[..., None] for f in files])
     probs = trained.model.predict(trained.preprocessing(x), verbose=0)
-    for ranked, row in zip(results, probs):
+    for ranked, row in zip(results, probs, strict=False):
         assert len(ranked) == 3
         assert all(name in trained.class_names for name, _ in ranked)
         values = [p for _, p in ranked]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
-import keras
 from zoo.layers import ChannelPadShortcut, HardThreshold, LocalResponseNormalization, Maxout
 
 
@@ -21,7 +21,9 @@ def _lrn_reference(x, r, k, alpha, beta):
 def test_lrn_matches_the_paper_formula():
     x = np.random.default_rng(0).normal(size=(2, 4, 4, 7)).astype("float32") * 10
     layer = LocalResponseNormalization(depth_radius=2, bias=2.0, alpha=1e-3, beta=0.75)
-    np.testing.assert_allclose(np.asarray(layer(x)), _lrn_reference(x, 2, 2.0, 1e-3, 0.75), rtol=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(layer(x)), _lrn_reference(x, 2, 2.0, 1e-3, 0.75), rtol=1e-5
+    )
 
 
 def test_lrn_matches_tensorflow_when_available():
@@ -59,7 +61,12 @@ def test_hard_threshold_forward_is_a_step():
 
 @pytest.mark.parametrize(
     "layer",
-    [LocalResponseNormalization(depth_radius=1, alpha=2e-4), Maxout(3, 2), ChannelPadShortcut(8, 2), HardThreshold()],
+    [
+        LocalResponseNormalization(depth_radius=1, alpha=2e-4),
+        Maxout(3, 2),
+        ChannelPadShortcut(8, 2),
+        HardThreshold(),
+    ],
 )
 def test_layers_round_trip_through_keras_serialization(layer, tmp_path):
     shape = (4, 4, 4) if not isinstance(layer, Maxout) else (6,)

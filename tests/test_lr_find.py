@@ -61,7 +61,7 @@ def test_weights_are_restored_and_divergence_stops_the_sweep(npz):
     config = TrainConfig(optimizer="sgd", batch_size=16, seed=0)
     result = lr_find(model, str(npz), config, min_lr=1e-3, max_lr=1e5, steps=80, smoothing=0.9)
     after = model.get_weights()
-    assert all(np.array_equal(a, b) for a, b in zip(before, after))
+    assert all(np.array_equal(a, b) for a, b in zip(before, after, strict=False))
     assert result.diverged and result.steps_done < 80
     assert 1e-3 <= result.suggestion <= 1e5
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import gradients
 
 import zoo
-from conftest import gradients
 
 ALL = zoo.list_models()
 
@@ -57,7 +57,7 @@ def test_min_input_forward_gradients_and_reload(name, tmp_path):
 
     grads = gradients(model, x, y)
     assert len(grads) == len(model.trainable_variables) > 0
-    for var, grad in zip(model.trainable_variables, grads):
+    for var, grad in zip(model.trainable_variables, grads, strict=False):
         assert grad is not None, f"{var.path} receives no gradient"
         assert np.all(np.isfinite(grad)), f"{var.path} has a non-finite gradient"
         assert np.any(grad != 0), f"{var.path} receives an all-zero gradient"

@@ -66,9 +66,9 @@ def test_notebook_uses_only_the_public_api(path):
             "" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()
         )
         for node in ast.walk(ast.parse(python)):
-            assert not isinstance(
-                node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-            ), f"{path.name} defines {node.name!r}: library code belongs in the package"
+            assert not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)), (
+                f"{path.name} defines {node.name!r}: library code belongs in the package"
+            )
             if isinstance(node, ast.ImportFrom):
                 names = [node.module or "", *(alias.name for alias in node.names)]
             elif isinstance(node, ast.Import):

@@ -56,7 +56,9 @@ def test_cifar_resnets_section_4_2(name, millions, conv_layers):
 
     info = zoo.model_info(name)
     model = info["model"]
-    assert info["trainable_params"] / 1e6 == pytest.approx(millions, abs=0.01 if millions < 1 else 0.05)
+    assert info["trainable_params"] / 1e6 == pytest.approx(
+        millions, abs=0.01 if millions < 1 else 0.05
+    )
     # 6n+2 weight layers: 6n+1 convolutions (no projection convs: option A) + the classifier.
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     assert len(convs) == conv_layers
@@ -123,7 +125,9 @@ def test_resnet_stride_placement_v1_and_v1_5():
     assert v1.get_layer("stage2_unit1_conv1").strides == (2, 2)
     assert v1.get_layer("stage2_unit1_conv2").strides == (1, 1)
     assert v1.count_params() == v15.count_params()
-    assert zoo.model_info("resnet50", stride_on="1x1")["flops"] / 1e9 == pytest.approx(3.86, abs=0.01)
+    assert zoo.model_info("resnet50", stride_on="1x1")["flops"] / 1e9 == pytest.approx(
+        3.86, abs=0.01
+    )
     assert zoo.model_info("resnet50")["flops"] / 1e9 == pytest.approx(4.09, abs=0.01)
     with pytest.raises(ValueError, match="stride_on must be"):
         zoo.build_model("resnet50", stride_on="3x1")
@@ -132,7 +136,9 @@ def test_resnet_stride_placement_v1_and_v1_5():
 def test_deterministic_block_names():
     vgg = [layer.name for layer in zoo.build_model("vgg16_c", input_shape=(32, 32, 3)).layers]
     assert "block3_conv3" in vgg and "block5_pool" in vgg and vgg[-1] == "predictions"
-    assert zoo.build_model("vgg16_c", input_shape=(32, 32, 3)).get_layer("block3_conv3").kernel_size == (1, 1)
+    assert zoo.build_model("vgg16_c", input_shape=(32, 32, 3)).get_layer(
+        "block3_conv3"
+    ).kernel_size == (1, 1)
     res = [layer.name for layer in zoo.build_model("resnet50", input_shape=(32, 32, 3)).layers]
     assert "stage4_unit3_conv3" in res and "stage2_unit1_shortcut" in res
     assert "stage1_unit2_shortcut" not in res  # identity shortcut inside a stage
@@ -149,14 +155,22 @@ def test_registry_errors():
 
     with pytest.raises(ValueError, match="already registered"):
 
-        @register_model(family="x", input_shape=(1,), min_input_shape=(1,), paper="", description="")
-        def vgg16(**kwargs):  # noqa: F811
+        @register_model(
+            family="x", input_shape=(1,), min_input_shape=(1,), paper="", description=""
+        )
+        def vgg16(**kwargs):
             pass
 
 
 def test_list_models_wildcards_and_natural_sort():
     assert zoo.list_models("resnet1*") == ["resnet18", "resnet101", "resnet110", "resnet152"]
-    assert zoo.list_models(family="resnet_cifar") == ["resnet20", "resnet32", "resnet44", "resnet56", "resnet110"]
+    assert zoo.list_models(family="resnet_cifar") == [
+        "resnet20",
+        "resnet32",
+        "resnet44",
+        "resnet56",
+        "resnet110",
+    ]
     assert "vgg11_lrn" not in zoo.list_models("vgg*", exclude="*lrn")
     assert "inception_v1" in zoo.list_models(aliases=True)
     assert zoo.get_spec("inception_v1").name == "googlenet"

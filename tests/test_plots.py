@@ -72,7 +72,9 @@ def test_compare_runs_one_curve_per_run_labelled_by_folder(tmp_path):
     b = _run(tmp_path / "paper", [0.4, 0.8, 0.85])
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(Figure, "savefig", spy)
-        out = plots.compare_runs([a, b / "history.csv"], tmp_path / "cmp.png", metric="test_accuracy")
+        out = plots.compare_runs(
+            [a, b / "history.csv"], tmp_path / "cmp.png", metric="test_accuracy"
+        )
     assert _is_png(out)
     assert drawn["labels"] == ["erase (last 0.9, best 0.9)", "paper (last 0.85, best 0.85)"]
 

@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO
 
 README = (REPO / "README.md").read_text()
@@ -17,7 +16,7 @@ README = (REPO / "README.md").read_text()
 
 def _setup_commands():
     section = README.split("## Set up", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```bash\n(.*?)\n```", section, flags=re.S)
+    return re.findall(r"```bash\n(.*?)\n```", section, flags=re.DOTALL)
 
 
 def test_readme_states_exactly_two_setup_commands():

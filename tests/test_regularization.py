@@ -43,7 +43,7 @@ def _kernels(model, trainable_only=False):
 def _assert_same_weights(a, b):
     wa, wb = a.get_weights(), b.get_weights()
     assert len(wa) == len(wb)
-    for x, y in zip(wa, wb):
+    for x, y in zip(wa, wb, strict=False):
         assert x.dtype == y.dtype and x.shape == y.shape
         assert x.tobytes() == y.tobytes()  # bitwise
 

@@ -17,7 +17,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import REPO
 
 EPOCHS = 4
@@ -47,7 +46,14 @@ def _env():
 
 
 def _worker(run_dir, data, *extra):
-    cmd = [sys.executable, str(REPO / "tests" / "train_worker.py"), str(run_dir), data, str(EPOCHS), *extra]
+    cmd = [
+        sys.executable,
+        str(REPO / "tests" / "train_worker.py"),
+        str(run_dir),
+        data,
+        str(EPOCHS),
+        *extra,
+    ]
     return subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=600)
 
 
@@ -63,7 +69,9 @@ def _history(run_dir):
 
 def _check_finished_run(run_dir):
     rows = _history(run_dir)
-    assert [int(r["epoch"]) for r in rows] == list(range(1, EPOCHS + 1))  # continuous, no duplicates
+    assert [int(r["epoch"]) for r in rows] == list(
+        range(1, EPOCHS + 1)
+    )  # continuous, no duplicates
     state = json.loads((run_dir / "state.json").read_text())
     assert state["epoch"] == EPOCHS
     assert state["iterations"] == EPOCHS * STEPS
@@ -77,16 +85,18 @@ def _check_finished_run(run_dir):
     assert not list(run_dir.glob(".tmp-*")) and not list((run_dir / "checkpoints").glob(".tmp-*"))
     # The best model on disk really is the best epoch's: it reproduces that val_loss.
     import zoo
+    from zoo.data import load
+    from zoo.training.config import TrainConfig
     from zoo.training.fit import evaluate_model
     from zoo.training.preprocess import Preprocessing
-    from zoo.training.config import TrainConfig
-    from zoo.data import load
 
     record = json.loads((run_dir / "run.json").read_text())
     bundle = load(record["data"]["argument"])
     model = zoo.load_model(run_dir / "best.keras")
     config = TrainConfig.from_dict(record["config"])
-    metrics = evaluate_model(model, bundle, "val", Preprocessing.from_dict(record["preprocessing"]), config)
+    metrics = evaluate_model(
+        model, bundle, "val", Preprocessing.from_dict(record["preprocessing"]), config
+    )
     assert metrics["val_loss"] == pytest.approx(best["value"], rel=1e-4, abs=1e-5)
 
 
@@ -144,7 +154,17 @@ def test_resume_refuses_a_changed_run(tmp_path, small_npz):
     run_dir = tmp_path / "run"
     done = _worker(run_dir, small_npz)
     assert done.returncode == 0, done.stderr[-2000:]
-    cmd = [sys.executable, "-m", "cli.main", "train", "--resume", str(run_dir), "--optimizer", "adam", "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "cli.main",
+        "train",
+        "--resume",
+        str(run_dir),
+        "--optimizer",
+        "adam",
+        "--quiet",
+    ]
     changed = subprocess.run(cmd, env=_env(), cwd=REPO, capture_output=True, text=True, timeout=600)
     assert changed.returncode == 1
     assert "changed since the run started" in changed.stdout + changed.stderr

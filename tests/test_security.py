@@ -13,9 +13,11 @@ def _lambda_model_file(tmp_path, sentinel):
     """A real `.keras` file whose Lambda layer, if ever deserialized, creates ``sentinel``."""
     import keras
 
-    payload = eval(f"lambda x: (open({str(sentinel)!r}, 'w').write('pwned'), x)[1]")  # noqa: S307
+    payload = eval(f"lambda x: (open({str(sentinel)!r}, 'w').write('pwned'), x)[1]")
     inputs = keras.Input((4,))
-    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Lambda(payload, name="evil")(inputs)))
+    model = keras.Model(
+        inputs, keras.layers.Dense(2)(keras.layers.Lambda(payload, name="evil")(inputs))
+    )
     path = tmp_path / "evil.keras"
     model.save(path)
     if sentinel.exists():  # building the graph traced the lambda once; start clean
@@ -85,7 +87,9 @@ class _Evil:
         return (open, (self.sentinel, "w"))
 
 
-@pytest.mark.parametrize("name", ["model.pkl", "model.pickle", "model.pt", "model.h5", "model.hdf5"])
+@pytest.mark.parametrize(
+    "name", ["model.pkl", "model.pickle", "model.pt", "model.h5", "model.hdf5"]
+)
 def test_pickle_and_h5_refused(tmp_path, sentinel, name):
     import zoo
     import zoo.transfer as T

@@ -45,7 +45,16 @@ def test_the_zoo_ships_its_lenet5_checkpoint():
 @pytest.mark.parametrize("name", SHIPPED)
 def test_manifest_is_complete(name):
     m = read_manifest(name)
-    for key in ("architecture", "class_names", "preprocessing", "metrics", "train_config", "command", "versions", "files"):
+    for key in (
+        "architecture",
+        "class_names",
+        "preprocessing",
+        "metrics",
+        "train_config",
+        "command",
+        "versions",
+        "files",
+    ):
         assert key in m, f"{name}: manifest lacks {key!r}"
     assert m["metrics"]["test_accuracy"] > 0
     assert name in SAMPLE_FOR, f"say which shipped sample re-measures {name}"

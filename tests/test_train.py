@@ -39,11 +39,21 @@ def test_train_lenet5_learns_and_writes_a_run(digits, tmp_path):
     assert result.metrics["test_accuracy"] > 0.6  # well above chance (0.1) after 3 short epochs
     assert result.preprocessing.pad_to == (32, 32)  # 28x28 digits padded as in LeCun 1998
     assert result.model.input_shape == (None, 32, 32, 1)
-    for name in ("run.json", "state.json", "history.csv", "best.keras", "model.keras", "metrics.json", "doctor.txt"):
+    for name in (
+        "run.json",
+        "state.json",
+        "history.csv",
+        "best.keras",
+        "model.keras",
+        "metrics.json",
+        "doctor.txt",
+    ):
         assert (tmp_path / "run" / name).is_file(), name
     reloaded = zoo.load_model(tmp_path / "run" / "model.keras")
     x = result.preprocessing(np.load(digits)["x_test"][:8])
-    np.testing.assert_allclose(reloaded.predict(x, verbose=0), result.model.predict(x, verbose=0), rtol=1e-5)
+    np.testing.assert_allclose(
+        reloaded.predict(x, verbose=0), result.model.predict(x, verbose=0), rtol=1e-5
+    )
 
 
 def test_existing_run_directory_is_not_overwritten(digits, tmp_path):
@@ -99,7 +109,18 @@ class TestCli:
 
     def test_train_from_the_command_line(self, digits, tmp_path):
         run = tmp_path / "cli-run"
-        r = self.invoke("lenet5", "--data", digits, "--epochs", "1", "--batch-size", "64", "--run-dir", str(run), "--quiet")
+        r = self.invoke(
+            "lenet5",
+            "--data",
+            digits,
+            "--epochs",
+            "1",
+            "--batch-size",
+            "64",
+            "--run-dir",
+            str(run),
+            "--quiet",
+        )
         assert r.exit_code == 0, r.output
         assert "Status:    completed after 1 epoch" in r.output and "test_accuracy" in r.output
         record = json.loads((run / "run.json").read_text())
@@ -109,10 +130,25 @@ class TestCli:
         cfg = tmp_path / "train.yaml"
         cfg.write_text("epochs: 1\nbatch_size: 128\noptimizer: rmsprop\n")
         run = tmp_path / "r"
-        r = self.invoke("perceptron", "--data", digits, "--config", str(cfg), "--learning-rate", "0.01", "--run-dir", str(run), "--quiet")
+        r = self.invoke(
+            "perceptron",
+            "--data",
+            digits,
+            "--config",
+            str(cfg),
+            "--learning-rate",
+            "0.01",
+            "--run-dir",
+            str(run),
+            "--quiet",
+        )
         assert r.exit_code == 0, r.output
         config = json.loads((run / "run.json").read_text())["config"]
-        assert (config["optimizer"], config["batch_size"], config["learning_rate"]) == ("rmsprop", 128, 0.01)
+        assert (config["optimizer"], config["batch_size"], config["learning_rate"]) == (
+            "rmsprop",
+            128,
+            0.01,
+        )
 
     @pytest.mark.parametrize(
         "args, message",
@@ -167,7 +203,9 @@ def test_track_test_logs_the_test_curve_without_choosing_on_it(digits, tmp_path)
     for key in ("test_accuracy", "test_loss", "test_time"):
         assert len(result.history[key]) == 2, key
     # the last epoch's test accuracy is the final model's test accuracy
-    assert result.history["test_accuracy"][-1] == pytest.approx(result.metrics["test_accuracy"], abs=1e-6)
+    assert result.history["test_accuracy"][-1] == pytest.approx(
+        result.metrics["test_accuracy"], abs=1e-6
+    )
     header = (tmp_path / "run" / "history.csv").read_text().splitlines()[0].split(",")
     assert "test_accuracy" in header
     with pytest.raises(ValueError, match="not watch the test split"):
@@ -178,7 +216,12 @@ def test_track_test_needs_a_test_split(digits, tmp_path):
     with np.load(digits) as a:
         np.savez(tmp_path / "no_test.npz", x_train=a["x_train"], y_train=a["y_train"])
     with pytest.raises(ValueError, match="track_test=True needs a test split"):
-        train("lenet5", str(tmp_path / "no_test.npz"), TrainConfig(epochs=1, track_test=True), verbose=0)
+        train(
+            "lenet5",
+            str(tmp_path / "no_test.npz"),
+            TrainConfig(epochs=1, track_test=True),
+            verbose=0,
+        )
 
 
 def test_jax_compiles_models_with_random_image_transforms():
@@ -206,7 +249,13 @@ def test_a_run_from_before_a_new_config_field_still_resumes_in_the_same_process(
     import json
 
     run_dir = tmp_path / "run"
-    train("lenet5", digits, TrainConfig(epochs=1, batch_size=100, doctor=False), run_dir=run_dir, verbose=0)
+    train(
+        "lenet5",
+        digits,
+        TrainConfig(epochs=1, batch_size=100, doctor=False),
+        run_dir=run_dir,
+        verbose=0,
+    )
     record = json.loads((run_dir / "run.json").read_text())
     del record["config"]["track_test"]  # as written by a version without the field
     (run_dir / "run.json").write_text(json.dumps(record))

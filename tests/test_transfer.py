@@ -23,7 +23,9 @@ def folder(tmp_path_factory):
     for name, digit in CLASSES.items():
         (root / name).mkdir(parents=True)
         for n, i in enumerate(np.flatnonzero(arrays["y_train"] == digit)[:12]):
-            Image.fromarray(arrays["x_train"][i, :, :, 0], mode="L").save(root / name / f"{n:03d}.png")
+            Image.fromarray(arrays["x_train"][i, :, :, 0], mode="L").save(
+                root / name / f"{n:03d}.png"
+            )
     return root
 
 
@@ -56,7 +58,7 @@ def _weights(model, names):
 
 
 def _same(a, b) -> bool:
-    return all(np.array_equal(x, y) for x, y in zip(a, b))
+    return all(np.array_equal(x, y) for x, y in zip(a, b, strict=False))
 
 
 def test_fine_tune_checkpoint_two_phases(folder, saved, tmp_path):
@@ -95,11 +97,15 @@ def test_fine_tune_checkpoint_two_phases(folder, saved, tmp_path):
             assert _same(before[name], after[name]), name
     assert result.history["phase"] == [1, 2] and result.history["epoch"] == [1, 2]
     # 4) the published model reloads, predicts identically, keeps the class names
-    x = result.preprocessing(np.random.default_rng(0).integers(0, 255, (4, 28, 28, 1), dtype=np.uint8))
+    x = result.preprocessing(
+        np.random.default_rng(0).integers(0, 255, (4, 28, 28, 1), dtype=np.uint8)
+    )
     again = load_pretrained("ft-test", saved)
     sessions = read_manifest("ft-test", saved)["sessions"]  # where and how long each phase trained
     assert [(s["phase"], s["epochs"]) for s in sessions] == [(1, [1, 1]), (2, [1, 1])]
-    np.testing.assert_array_equal(np.asarray(model.predict_on_batch(x)), np.asarray(again.predict_on_batch(x)))
+    np.testing.assert_array_equal(
+        np.asarray(model.predict_on_batch(x)), np.asarray(again.predict_on_batch(x))
+    )
     manifest = read_manifest("ft-test", saved)
     assert manifest["class_names"] == ["five", "seven", "six"]
     assert manifest["preprocessing"]["pad_to"] == [32, 32]
@@ -141,7 +147,8 @@ def test_keras_application_with_local_weights(folder, tmp_path):
     assert (prep.mode, prep.channels, prep.pad_to) == ("tf", 3, (32, 32))
     assert result.model.input_shape == (None, 32, 32, 3)
     np.testing.assert_array_equal(
-        np.asarray(result.model.get_layer("Conv1").kernel), np.asarray(reference.get_layer("Conv1").kernel)
+        np.asarray(result.model.get_layer("Conv1").kernel),
+        np.asarray(reference.get_layer("Conv1").kernel),
     )
     # phase 2 (trained on LeNet above) would unfreeze the top block by Keras' names
     names = result.backbone.layer_names
@@ -161,7 +168,9 @@ def test_block_grouping_names():
     res = zoo.build_model("resnet20", include_top=False, pooling="avg", input_shape=(16, 16, 3))
     keys = [k for k, _ in backbone_blocks(res)]
     assert keys[0] == "conv1" and keys[-1] == "stage3_unit3" and len(keys) == 10
-    goog = zoo.build_model("googlenet", include_top=False, aux_logits=False, input_shape=(64, 64, 3))
+    goog = zoo.build_model(
+        "googlenet", include_top=False, aux_logits=False, input_shape=(64, 64, 3)
+    )
     keys = [k for k, _ in backbone_blocks(goog)]
     assert keys[-2:] == ["inception_5a", "inception_5b"] and "inception_4a" in keys
 
@@ -176,7 +185,9 @@ def test_unfreeze_by_prefix_and_errors():
     freeze(model, names)
     trained = unfreeze_top(model, names, "block5_")
     assert trained == ["block5_conv1", "block5_conv2"]
-    assert model.get_layer("block5_conv1").trainable and not model.get_layer("block4_conv2").trainable
+    assert (
+        model.get_layer("block5_conv1").trainable and not model.get_layer("block4_conv2").trainable
+    )
     with pytest.raises(ValueError, match="has 5 blocks"):
         unfreeze_top(model, names, 9)
     with pytest.raises(ValueError, match="No backbone layer name starts with 'block9_'"):
@@ -206,11 +217,17 @@ def test_embed_and_cli(folder, saved, tmp_path, monkeypatch):
     monkeypatch.setenv("ZOO_SAVED_MODELS", str(saved))
     runner = CliRunner()
     out = tmp_path / "emb"
-    res = runner.invoke(embed_cmd, ["lenet5-bn-test", str(folder), "-o", str(out), "--split", "train"])
+    res = runner.invoke(
+        embed_cmd, ["lenet5-bn-test", str(folder), "-o", str(out), "--split", "train"]
+    )
     assert res.exit_code == 0, res.output
     feats, labels = np.load(out / "features_train.npy"), np.load(out / "labels_train.npy")
     assert feats.shape == (36, 84) and labels.shape == (36,) and set(labels.tolist()) == {0, 1, 2}
-    assert json.loads((out / "class_names.json").read_text())["class_names"] == ["five", "seven", "six"]
+    assert json.loads((out / "class_names.json").read_text())["class_names"] == [
+        "five",
+        "seven",
+        "six",
+    ]
 
     res = runner.invoke(finetune_cmd, ["lenet5-bn-test", str(folder), "--freeze-epochs", "1", "--epochs", "1",
                                        "--unfreeze", "c5", "--save-as", "cli-ft", "--quiet"])  # fmt: skip
@@ -219,10 +236,14 @@ def test_embed_and_cli(folder, saved, tmp_path, monkeypatch):
     res = runner.invoke(finetune_cmd, ["nosuchnet", str(folder), "--quiet"])
     assert res.exit_code != 0 and "Unknown model" in res.output
 
-    res = runner.invoke(export_cmd, ["cli-ft", "-o", str(tmp_path / "sm"), "--format", "savedmodel"])
+    res = runner.invoke(
+        export_cmd, ["cli-ft", "-o", str(tmp_path / "sm"), "--format", "savedmodel"]
+    )
     assert res.exit_code == 0, res.output
     assert (tmp_path / "sm" / "saved_model.pb").is_file()
-    res = runner.invoke(export_cmd, ["cli-ft", "-o", str(tmp_path / "sm"), "--format", "savedmodel"])
+    res = runner.invoke(
+        export_cmd, ["cli-ft", "-o", str(tmp_path / "sm"), "--format", "savedmodel"]
+    )
     assert res.exit_code != 0 and "exists" in res.output
 
 

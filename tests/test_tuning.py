@@ -22,7 +22,13 @@ def write_tiny_npz(path, n_train=300, n_test=60, seed=0):
     rng = np.random.default_rng(seed)
     i = rng.permutation(len(a["y_train"]))[:n_train]
     j = rng.permutation(len(a["y_test"]))[:n_test]
-    np.savez(path, x_train=a["x_train"][i], y_train=a["y_train"][i], x_test=a["x_test"][j], y_test=a["y_test"][j])
+    np.savez(
+        path,
+        x_train=a["x_train"][i],
+        y_train=a["y_train"][i],
+        x_test=a["x_test"][j],
+        y_test=a["y_test"][j],
+    )
     return str(path)
 
 
@@ -58,7 +64,10 @@ def test_cli_space_forms():
     assert space["batch_size"].values == (32, 64, 128)
     assert (space["units"].kind, space["units"].step) == ("int", 16)
     assert (space["epochs"].kind, space["epochs"].value) == ("fixed", 3)
-    assert (space["momentum"].parent_name, space["momentum"].parent_values) == ("optimizer", ("momentum",))
+    assert (space["momentum"].parent_name, space["momentum"].parent_values) == (
+        "optimizer",
+        ("momentum",),
+    )
     assert space["hidden_units"].values == ("32", "64-32")  # mixed choices become strings
 
 
@@ -75,7 +84,14 @@ def test_space_file_yaml_and_json_round_trip(tmp_path):
         "epochs: 2\n"
     )
     space = load_space_file(yml)
-    assert [p.name for p in space] == ["learning_rate", "optimizer", "dropout", "batch_size", "momentum", "epochs"]
+    assert [p.name for p in space] == [
+        "learning_rate",
+        "optimizer",
+        "dropout",
+        "batch_size",
+        "momentum",
+        "epochs",
+    ]
     assert space_from_dict(space_to_dict(space)) == space
     js = tmp_path / "space.json"
     js.write_text(json.dumps(space_to_dict(space)))
@@ -126,7 +142,12 @@ def test_pinned_point_builds_the_registry_model_and_config(tiny):
     assert {"dense1_dropout", "dense2_dropout"} <= {layer.name for layer in model.layers}
     assert model.input_shape == (None, 28, 28, 1) and model.output_shape == (None, 10)
     config = hm.config_for(hp)
-    assert (config.learning_rate, config.optimizer, config.batch_size, config.epochs) == (0.01, "adam", 16, 1)
+    assert (config.learning_rate, config.optimizer, config.batch_size, config.epochs) == (
+        0.01,
+        "adam",
+        16,
+        1,
+    )
     assert config.monitor == "val_accuracy"
     assert "momentum" not in hm.values(hp)  # conditional: inactive for adam
     metrics = hm.fit(hp, model)
@@ -189,8 +210,14 @@ def test_cli_bad_input_is_one_line_and_non_zero(tiny, tmp_path):
         lines = [line for line in result.output.strip().splitlines() if line.startswith("Error")]
         assert len(lines) == 1, result.output
     result = CliRunner().invoke(tune_cmd, base + ["--space", "foo=1:2"])
-    assert "Valid names:" in result.output and "learning_rate" in result.output and "hidden_units" in result.output
-    result = CliRunner().invoke(tune_cmd, base + ["--space", "optimizer=sgd", "--chief", "0.0.0.0:8470"])
+    assert (
+        "Valid names:" in result.output
+        and "learning_rate" in result.output
+        and "hidden_units" in result.output
+    )
+    result = CliRunner().invoke(
+        tune_cmd, base + ["--space", "optimizer=sgd", "--chief", "0.0.0.0:8470"]
+    )
     assert "--allow-remote" in result.output and "unauthenticated" in result.output
     assert not (tmp_path / "s" / "search").exists()  # nothing started
 
@@ -237,7 +264,9 @@ def test_cli_search_end_to_end(finished_search):
         rows = list(csv.DictReader(fh))
     assert [r["status"] for r in rows] == ["COMPLETED", "COMPLETED"]  # grid of 2 < max_trials 3
     assert {r["hp:optimizer"] for r in rows} == {"sgd", "adam"}
-    assert all(r["metric:val_accuracy"] and float(r["duration_s"]) > 0 and r["epochs"] == "1" for r in rows)
+    assert all(
+        r["metric:val_accuracy"] and float(r["duration_s"]) > 0 and r["epochs"] == "1" for r in rows
+    )
     doc = json.loads((folder / "results.json").read_text())
     assert doc["counts"] == {"COMPLETED": 2} and doc["total_epochs"] == 2
     assert doc["best"]["objective"] == max(t["objective"] for t in doc["trials"])
@@ -252,8 +281,13 @@ def test_cli_search_end_to_end(finished_search):
     assert model.output_shape == (None, 10)
     from zoo import pretrained
 
-    manifest = pretrained.read_manifest("mlp_tuned", root=saved)  # published through the project's publish
-    assert manifest["class_names"] == best["class_names"] and "published as saved_models/mlp_tuned" in result.output
+    manifest = pretrained.read_manifest(
+        "mlp_tuned", root=saved
+    )  # published through the project's publish
+    assert (
+        manifest["class_names"] == best["class_names"]
+        and "published as saved_models/mlp_tuned" in result.output
+    )
     pretrained.verify("mlp_tuned", root=saved)
 
 
@@ -263,7 +297,9 @@ def test_tune_report_reprints_and_new_search_refuses_existing_folder(finished_se
     folder, args, _, _ = finished_search
     result = CliRunner().invoke(tune_report_cmd, [str(folder), "--no-plots"])
     assert result.exit_code == 0, result.output
-    assert "2 completed" in result.output and "best: trial" in result.output and "sgd" in result.output
+    assert (
+        "2 completed" in result.output and "best: trial" in result.output and "sgd" in result.output
+    )
     result = CliRunner().invoke(tune_cmd, args)
     assert result.exit_code != 0 and "--resume" in result.output
     result = CliRunner().invoke(tune_report_cmd, [str(folder.parent)])
@@ -291,7 +327,7 @@ def test_truncated_state_resumes_from_the_last_good_copy(finished_search):
 def test_changed_request_refuses_to_resume(finished_search):
     from cli.tune_cmds import tune_cmd
 
-    folder, args, _, _ = finished_search
+    _folder, args, _, _ = finished_search
     changed = [a if a != "optimizer=sgd,adam" else "optimizer=sgd,rmsprop" for a in args]
     result = CliRunner().invoke(tune_cmd, changed + ["--resume"])
     assert result.exit_code != 0 and "space" in result.output and "differ" in result.output
@@ -320,8 +356,13 @@ def test_hyperband_continues_from_parent_models_within_max_trials(tiny, tmp_path
     )  # fmt: skip
     trials = doc["trials"]
     assert 1 <= len(trials) <= 5 and doc["counts"].get("COMPLETED") == len(trials)
-    budgets = [t["hyperparameters"]["tuner/epochs"] - t["hyperparameters"]["tuner/initial_epoch"] for t in trials]
-    assert [t["epochs"] for t in trials] == budgets  # each trial trains only its own share of epochs
+    budgets = [
+        t["hyperparameters"]["tuner/epochs"] - t["hyperparameters"]["tuner/initial_epoch"]
+        for t in trials
+    ]
+    assert [
+        t["epochs"] for t in trials
+    ] == budgets  # each trial trains only its own share of epochs
     assert doc["total_epochs"] == sum(budgets)
     assert any("tuner/trial_id" in t["hyperparameters"] for t in trials)  # a promoted trial
 
@@ -336,7 +377,9 @@ def test_bayesian_search_runs(tiny, tmp_path):
     assert doc["counts"].get("COMPLETED") == len(doc["trials"]) == 3
 
 
-@pytest.mark.parametrize("status, series", [("completed", [0.5, float("nan")]), ("diverged", [0.1, 0.1])])
+@pytest.mark.parametrize(
+    "status, series", [("completed", [0.5, float("nan")]), ("diverged", [0.1, 0.1])]
+)
 def test_nan_objective_or_divergence_fails_the_trial(tiny, monkeypatch, status, series):
     import keras_tuner as kt
 

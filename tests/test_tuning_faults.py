@@ -16,7 +16,6 @@ import time
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import REPO
 from test_tuning import FAST, write_tiny_npz
 
@@ -85,7 +84,10 @@ def test_sigkill_mid_trial_then_resume_reruns_only_that_trial(tiny, fast_config,
     from cli.tune_cmds import tune_cmd
 
     result = CliRunner().invoke(tune_cmd, args + ["--resume", "--in-process"])
-    assert result.exit_code == 0, (result.output, "".join(__import__("traceback").format_exception(result.exception)))
+    assert result.exit_code == 0, (
+        result.output,
+        "".join(__import__("traceback").format_exception(result.exception)),
+    )
     assert "trial 0 started" not in result.output and "trial 1 started (attempt 2" in result.output
     assert _trial(folder, "0") == first  # never re-run, never rewritten
     assert _ledger(folder, "0")["starts"] == 1 and _ledger(folder, "1")["starts"] == 2
@@ -114,7 +116,11 @@ def test_sigkill_during_a_state_write_then_resume(tiny, fast_config, tmp_path):
     doc = json.loads((folder / "results.json").read_text())
     assert [(t["trial_id"], t["status"]) for t in doc["trials"]] == [("0", "COMPLETED"), ("1", "COMPLETED"),
                                                                       ("2", "COMPLETED")]  # fmt: skip
-    assert sorted(t["hyperparameters"]["optimizer"] for t in doc["trials"]) == ["adam", "rmsprop", "sgd"]
+    assert sorted(t["hyperparameters"]["optimizer"] for t in doc["trials"]) == [
+        "adam",
+        "rmsprop",
+        "sgd",
+    ]
 
 
 def test_self_killing_trial_fails_while_the_search_completes(tiny, fast_config, tmp_path):
@@ -148,7 +154,10 @@ def test_chief_and_two_workers_report_every_trial_once(tiny, fast_config, tmp_pa
     workers = []
     try:
         _wait_for(folder / "search.json", chief)
-        workers = [_start(args + ["--worker", address, "--worker-id", f"w{i}", "--in-process"]) for i in (1, 2)]
+        workers = [
+            _start(args + ["--worker", address, "--worker-id", f"w{i}", "--in-process"])
+            for i in (1, 2)
+        ]
         out, _ = chief.communicate(timeout=400)
         assert chief.returncode == 0, out
         for w in workers:
@@ -163,6 +172,13 @@ def test_chief_and_two_workers_report_every_trial_once(tiny, fast_config, tmp_pa
     doc = json.loads((folder / "results.json").read_text())
     assert [t["trial_id"] for t in doc["trials"]] == ["0", "1", "2", "3"]
     assert doc["counts"] == {"COMPLETED": 4}
-    assert sorted(t["hyperparameters"]["optimizer"] for t in doc["trials"]) == ["adagrad", "adam", "rmsprop", "sgd"]
-    assert all(_ledger(folder, t["trial_id"])["starts"] == 1 for t in doc["trials"])  # each ran once
+    assert sorted(t["hyperparameters"]["optimizer"] for t in doc["trials"]) == [
+        "adagrad",
+        "adam",
+        "rmsprop",
+        "sgd",
+    ]
+    assert all(
+        _ledger(folder, t["trial_id"])["starts"] == 1 for t in doc["trials"]
+    )  # each ran once
     assert (folder / "best" / "model.keras").is_file()

@@ -52,19 +52,30 @@ def test_load_weights_file_keras_and_checkpoint_by_name(tmp_path, lenet, monkeyp
     lenet.save_weights(path)
     other = zoo.build_model("lenet5", num_classes=10)
     load_weights(other, path)
-    np.testing.assert_array_equal(np.asarray(other.get_layer("c1").kernel), np.asarray(lenet.get_layer("c1").kernel))
+    np.testing.assert_array_equal(
+        np.asarray(other.get_layer("c1").kernel), np.asarray(lenet.get_layer("c1").kernel)
+    )
     # a .keras model with its top fits a backbone without (copied by layer name)
     from zoo.saving import save_model
 
     save_model(lenet, tmp_path / "lenet.keras")
     backbone = zoo.build_model("lenet5", include_top=False, weights=str(tmp_path / "lenet.keras"))
-    np.testing.assert_array_equal(np.asarray(backbone.get_layer("c5").kernel), np.asarray(lenet.get_layer("c5").kernel))
+    np.testing.assert_array_equal(
+        np.asarray(backbone.get_layer("c5").kernel), np.asarray(lenet.get_layer("c5").kernel)
+    )
     pretrained.publish(lenet, "lenet-w", root=tmp_path / "sm")
     monkeypatch.setenv("ZOO_SAVED_MODELS", str(tmp_path / "sm"))
     viaenv = zoo.build_model("lenet5", include_top=False, weights="lenet-w")
-    np.testing.assert_array_equal(np.asarray(viaenv.get_layer("c3").kernel), np.asarray(lenet.get_layer("c3").kernel))
+    np.testing.assert_array_equal(
+        np.asarray(viaenv.get_layer("c3").kernel), np.asarray(lenet.get_layer("c3").kernel)
+    )
     with pytest.raises(WeightsError, match="layer 'c1' has weights"):
-        zoo.build_model("lenet5", input_shape=(32, 32, 3), include_top=False, weights=str(tmp_path / "lenet.keras"))
+        zoo.build_model(
+            "lenet5",
+            input_shape=(32, 32, 3),
+            include_top=False,
+            weights=str(tmp_path / "lenet.keras"),
+        )
     with pytest.raises(WeightsError, match="no ImageNet weights"):
         zoo.build_model("lenet5", weights="imagenet")
 
@@ -74,14 +85,22 @@ def test_keras_application_local_file_mismatch(tmp_path):
 
     from zoo.weights import WeightsError, build_keras_application
 
-    net = keras.applications.MobileNetV2(weights=None, include_top=False, input_shape=(32, 32, 3), alpha=0.35)
+    net = keras.applications.MobileNetV2(
+        weights=None, include_top=False, input_shape=(32, 32, 3), alpha=0.35
+    )
     path = str(tmp_path / "m.weights.h5")
     net.save_weights(path)
-    loaded = build_keras_application("MobileNetV2", weights=path, input_shape=(32, 32, 3), alpha=0.35)
-    np.testing.assert_array_equal(np.asarray(loaded.get_layer("Conv1").kernel), np.asarray(net.get_layer("Conv1").kernel))
+    loaded = build_keras_application(
+        "MobileNetV2", weights=path, input_shape=(32, 32, 3), alpha=0.35
+    )
+    np.testing.assert_array_equal(
+        np.asarray(loaded.get_layer("Conv1").kernel), np.asarray(net.get_layer("Conv1").kernel)
+    )
     with pytest.raises(WeightsError, match="does not fit MobileNetV2"):
         build_keras_application("MobileNetV2", weights=path, input_shape=(32, 32, 3), alpha=0.5)
-    with pytest.raises(WeightsError, match="not a keras.applications model. Did you mean 'MobileNetV2'"):
+    with pytest.raises(
+        WeightsError, match="not a keras.applications model. Did you mean 'MobileNetV2'"
+    ):
         build_keras_application("MobileNetv2")
 
 
@@ -98,9 +117,12 @@ def test_imagenet_offline_names_missing_file(tmp_path, monkeypatch, how):
     monkeypatch.setenv("KERAS_HOME", str(home))
     calls = []
     if how == "get_file":
+
         def offline(fname=None, origin=None, **kwargs):
             calls.append((fname, kwargs.get("cache_dir")))
-            raise Exception(f"URL fetch failure on {origin}: None -- [Errno -3] Temporary failure in name resolution")
+            raise Exception(
+                f"URL fetch failure on {origin}: None -- [Errno -3] Temporary failure in name resolution"
+            )
 
         monkeypatch.setattr(keras.utils, "get_file", offline)
     else:
@@ -113,7 +135,9 @@ def test_imagenet_offline_names_missing_file(tmp_path, monkeypatch, how):
         monkeypatch.setattr(file_utils, "urlretrieve", offline)
     fname = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_96_no_top.h5"
     with pytest.raises(MissingWeightsError) as info:
-        build_keras_application("MobileNetV2", weights="imagenet", input_shape=(96, 96, 3), alpha=0.35)
+        build_keras_application(
+            "MobileNetV2", weights="imagenet", input_shape=(96, 96, 3), alpha=0.35
+        )
     err = info.value
     assert calls, "the download was not attempted through Keras"
     assert err.fname == fname
@@ -127,7 +151,12 @@ def test_publish_list_load_verify(tmp_path, lenet):
     from zoo import pretrained
 
     root = tmp_path / "sm"
-    folder = pretrained.publish(lenet, "lenet5-test", {"class_names": list("0123456789"), "metrics": {"acc": np.float32(0.5)}}, root=root)
+    folder = pretrained.publish(
+        lenet,
+        "lenet5-test",
+        {"class_names": list("0123456789"), "metrics": {"acc": np.float32(0.5)}},
+        root=root,
+    )
     assert pretrained.list_pretrained(root) == ["lenet5-test"]
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["files"]["model.keras"] == pretrained.sha256_file(folder / "model.keras")
@@ -135,7 +164,9 @@ def test_publish_list_load_verify(tmp_path, lenet):
     assert manifest["input_shape"] == [32, 32, 1] and "keras" in manifest["versions"]
     model = pretrained.load_pretrained("lenet5-test", root)
     x = np.random.default_rng(0).random((2, 32, 32, 1), dtype=np.float32)
-    np.testing.assert_array_equal(np.asarray(model.predict_on_batch(x)), np.asarray(lenet.predict_on_batch(x)))
+    np.testing.assert_array_equal(
+        np.asarray(model.predict_on_batch(x)), np.asarray(lenet.predict_on_batch(x))
+    )
     assert not [p for p in os.listdir(root) if p.startswith(".")]  # no temp folders left
 
 
@@ -157,7 +188,9 @@ def test_publish_refuses_overwrite_and_bad_names(tmp_path, lenet):
             pretrained.load_pretrained(bad, root)
     assert sorted(os.listdir(root)) == ["net"]
     assert not (tmp_path / "x").exists()
-    with pytest.raises(pretrained.PretrainedError, match="No checkpoint 'nett'.*Did you mean 'net'"):
+    with pytest.raises(
+        pretrained.PretrainedError, match="No checkpoint 'nett'.*Did you mean 'net'"
+    ):
         pretrained.load_pretrained("nett", root)
 
 

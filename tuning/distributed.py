@@ -28,7 +28,16 @@ import os
 import socket
 import time
 
-__all__ = ["ENV_ID", "ENV_IP", "ENV_PORT", "check_bind_address", "configure", "parse_address", "role", "serve"]
+__all__ = [
+    "ENV_ID",
+    "ENV_IP",
+    "ENV_PORT",
+    "check_bind_address",
+    "configure",
+    "parse_address",
+    "role",
+    "serve",
+]
 
 ENV_ID = "KERASTUNER_TUNER_ID"
 ENV_IP = "KERASTUNER_ORACLE_IP"
@@ -132,7 +141,9 @@ def serve(oracle, *, poll_s: float = 0.2, progress=print) -> None:
     from keras_tuner.src import protos
     from keras_tuner.src.distribute.oracle_chief import OracleServicer, exit_chief
 
-    host = check_bind_address(os.environ[ENV_IP], allow_remote=os.environ.get("ZOO_TUNE_ALLOW_REMOTE") == "1")
+    host = check_bind_address(
+        os.environ[ENV_IP], allow_remote=os.environ.get("ZOO_TUNE_ALLOW_REMOTE") == "1"
+    )
     port = os.environ[ENV_PORT]
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     servicer = OracleServicer(oracle)

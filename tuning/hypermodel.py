@@ -165,7 +165,11 @@ class ZooHyperModel(kt.HyperModel):
         has_val = self.bundle.val is not None
         metrics = reported_metrics(base, has_val)
         if objective not in metrics:
-            hint = "" if has_val or not objective.startswith("val_") else " (the data has no validation split)"
+            hint = (
+                ""
+                if has_val or not objective.startswith("val_")
+                else " (the data has no validation split)"
+            )
             raise ValueError(
                 f"Objective {objective!r} is not reported by {self.model_name} with loss="
                 f"{base.loss!r}{hint}; choose one of: {', '.join(metrics)}."
@@ -216,7 +220,9 @@ class ZooHyperModel(kt.HyperModel):
         for name, value in values.items():
             side, field = target_of(name, self.tunable_kwargs)
             if side == "model":
-                model_kwargs[field] = _as_builder_value(field, value, self.builder_defaults.get(field))
+                model_kwargs[field] = _as_builder_value(
+                    field, value, self.builder_defaults.get(field)
+                )
             else:
                 config_changes[field] = value
         return model_kwargs, config_changes
@@ -243,7 +249,9 @@ class ZooHyperModel(kt.HyperModel):
         from zoo.training.fit import build_for_data
 
         config = self.config_for(hp)
-        model, _prep, _kwargs = build_for_data(self.model_name, self.bundle, config, self.model_kwargs_for(hp))
+        model, _prep, _kwargs = build_for_data(
+            self.model_name, self.bundle, config, self.model_kwargs_for(hp)
+        )
         return model
 
     def fit(self, hp, model, *args, callbacks=(), run_dir=None, verbose=None, **kwargs):
@@ -269,9 +277,15 @@ class ZooHyperModel(kt.HyperModel):
             evaluate_test=False,
         )
         history = {k: list(v) for k, v in result.history.items() if k not in _NOT_METRICS}
-        self.last_fit = {"epochs": int(result.epochs), "status": result.status, "run_dir": result.run_dir}
+        self.last_fit = {
+            "epochs": int(result.epochs),
+            "status": result.status,
+            "run_dir": result.run_dir,
+        }
         if result.status == "diverged":
-            raise kt.errors.FailedTrialError(f"training diverged (non-finite loss) with {hp.values}")
+            raise kt.errors.FailedTrialError(
+                f"training diverged (non-finite loss) with {hp.values}"
+            )
         series = history.get(self.objective) or []
         finite = [(i, v) for i, v in enumerate(series) if v is not None and math.isfinite(v)]
         if len(finite) != len(series) or not finite:

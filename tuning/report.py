@@ -24,7 +24,7 @@ from typing import Any
 
 from tuning.state import LEDGER, read_state, write_state
 
-__all__ = ["collect", "format_table", "load_request", "plot", "write_results", "summarize"]
+__all__ = ["collect", "format_table", "load_request", "plot", "summarize", "write_results"]
 
 REQUEST = "search.json"
 PROJECT = "search"
@@ -118,7 +118,14 @@ def write_results(directory: str, rows: list[dict], request: dict | None = None)
     writer.writerow(header)
     for r in rows:
         writer.writerow(
-            [r["trial_id"], r["status"], _cell(r["objective"]), _cell(r["duration_s"]), _cell(r["epochs"]), r["attempts"]]
+            [
+                r["trial_id"],
+                r["status"],
+                _cell(r["objective"]),
+                _cell(r["duration_s"]),
+                _cell(r["epochs"]),
+                r["attempts"],
+            ]
             + [_cell(r["hyperparameters"].get(h)) for h in hps]
             + [_cell(r["metrics"].get(m)) for m in metrics]
             + [r["message"]]
@@ -184,13 +191,15 @@ def format_table(rows: list[dict], objective: str = "objective", limit: int | No
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = []
     for i, line in enumerate(lines):
-        out.append("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip())
+        out.append("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=False)).rstrip())
         if i == 0:
             out.append("  ".join("-" * w for w in widths))
     return "\n".join(out)
 
 
-def plot(directory: str, rows: list[dict], objective: str = "objective", direction: str = "max") -> list[str]:
+def plot(
+    directory: str, rows: list[dict], objective: str = "objective", direction: str = "max"
+) -> list[str]:
     """Writes the two PNG plots; returns their paths (none when no trial finished)."""
     # Figures drawn on their own Agg canvas: no pyplot state, and the caller's
     # matplotlib backend (e.g. a notebook's inline plots) is left alone.
@@ -210,8 +219,13 @@ def plot(directory: str, rows: list[dict], objective: str = "objective", directi
     fig, ax = subplots(figsize=(7, 4))
     xs = list(range(len(rows)))
     ys = [r["objective"] if r["status"] == "COMPLETED" else None for r in rows]
-    ax.plot([x for x, y in zip(xs, ys) if y is not None], [y for y in ys if y is not None], "o", label="trial")
-    failed = [x for x, r in zip(xs, rows) if r["status"] != "COMPLETED"]
+    ax.plot(
+        [x for x, y in zip(xs, ys, strict=False) if y is not None],
+        [y for y in ys if y is not None],
+        "o",
+        label="trial",
+    )
+    failed = [x for x, r in zip(xs, rows, strict=False) if r["status"] != "COMPLETED"]
     if failed:
         low = min([y for y in ys if y is not None], default=0.0)
         ax.plot(failed, [low] * len(failed), "rx", label="failed")
@@ -220,7 +234,12 @@ def plot(directory: str, rows: list[dict], objective: str = "objective", directi
         if y is not None and (best is None or (y > best if direction == "max" else y < best)):
             best = y
         best_so_far.append(best)
-    ax.step(xs, [b if b is not None else float("nan") for b in best_so_far], where="post", label="best so far")
+    ax.step(
+        xs,
+        [b if b is not None else float("nan") for b in best_so_far],
+        where="post",
+        label="best so far",
+    )
     ax.set_xlabel("trial")
     ax.set_ylabel(objective)
     ax.set_title(f"{objective} per trial")
@@ -234,12 +253,20 @@ def plot(directory: str, rows: list[dict], objective: str = "objective", directi
         cols = min(3, len(hps))
         nrows = math.ceil(len(hps) / cols)
         fig, axes = subplots(nrows, cols, figsize=(4 * cols, 3.2 * nrows), squeeze=False)
-        for ax, h in zip(axes.flat, hps):
-            pts = [(r["hyperparameters"].get(h), r["objective"]) for r in done if h in r["hyperparameters"]]
+        for ax, h in zip(axes.flat, hps, strict=False):
+            pts = [
+                (r["hyperparameters"].get(h), r["objective"])
+                for r in done
+                if h in r["hyperparameters"]
+            ]
             numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v, _ in pts)
             if numeric:
                 ax.plot([v for v, _ in pts], [o for _, o in pts], "o")
-                if pts and min(v for v, _ in pts) > 0 and max(v for v, _ in pts) / min(v for v, _ in pts) > 50:
+                if (
+                    pts
+                    and min(v for v, _ in pts) > 0
+                    and max(v for v, _ in pts) / min(v for v, _ in pts) > 50
+                ):
                     ax.set_xscale("log")
             else:
                 labels = sorted({str(v) for v, _ in pts})
@@ -266,7 +293,13 @@ def summarize(directory: str, *, write: bool = True, plots: bool = True) -> dict
     """Collects the trials, writes table and plots, returns the results document."""
     request = load_request(directory)
     rows = collect(directory)
-    doc = write_results(directory, rows, request) if write else {"trials": rows, "best": best_row(rows)}
+    doc = (
+        write_results(directory, rows, request)
+        if write
+        else {"trials": rows, "best": best_row(rows)}
+    )
     if plots and rows:
-        doc["plots"] = plot(directory, rows, request.get("objective", "objective"), request.get("direction", "max"))
+        doc["plots"] = plot(
+            directory, rows, request.get("objective", "objective"), request.get("direction", "max")
+        )
     return doc

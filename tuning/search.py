@@ -44,7 +44,15 @@ from tuning import report
 from tuning.space import Param, parse_space, space_from_dict, space_to_dict
 from tuning.state import read_state, write_state
 
-__all__ = ["SearchError", "open_directory", "parse_duration", "prepare", "execute", "search", "supervise"]
+__all__ = [
+    "SearchError",
+    "execute",
+    "open_directory",
+    "parse_duration",
+    "prepare",
+    "search",
+    "supervise",
+]
 
 TUNERS = ("random", "grid", "bayesian", "hyperband")
 REQUEST_KEYS = (
@@ -58,7 +66,7 @@ class SearchError(ValueError):
     """A search that cannot start (or resume) as asked."""
 
 
-def parse_duration(text: str | float | int | None) -> float | None:
+def parse_duration(text: str | float | None) -> float | None:
     """``"90s"``, ``"30m"``, ``"2h"``, ``"1h30m"`` or seconds -> seconds (None stays None)."""
     if text is None or text == "":
         return None
@@ -119,7 +127,9 @@ def prepare(
                 "(or keras-tuner[bayesian]); random, grid and hyperband work without it."
             ) from None
     if tuner == "hyperband" and not (isinstance(hyperband_factor, int) and hyperband_factor >= 2):
-        raise SearchError(f"hyperband_factor must be an integer >= 2; received {hyperband_factor!r}.")
+        raise SearchError(
+            f"hyperband_factor must be an integer >= 2; received {hyperband_factor!r}."
+        )
     if isinstance(space, Mapping):
         space = space_from_dict(space)
     elif space and all(isinstance(s, str) for s in space):
@@ -128,11 +138,17 @@ def prepare(
     names = {p.name.split(".")[-1] if p.name.startswith("train.") else p.name for p in space}
     epochs_param = next((p for p in space if p.name in ("epochs", "train.epochs")), None)
     if tuner == "hyperband" and "epochs" in names:
-        raise SearchError("Hyperband sets each trial's epochs itself; remove 'epochs' from the space.")
-    if epochs_param is not None and max(
-        int(v) for v in epochs_param.candidates() if isinstance(v, (int, float))
-    ) > max_epochs:
-        raise SearchError(f"The space lets epochs exceed --max-epochs={max_epochs}: {epochs_param.describe()}.")
+        raise SearchError(
+            "Hyperband sets each trial's epochs itself; remove 'epochs' from the space."
+        )
+    if (
+        epochs_param is not None
+        and max(int(v) for v in epochs_param.candidates() if isinstance(v, (int, float)))
+        > max_epochs
+    ):
+        raise SearchError(
+            f"The space lets epochs exceed --max-epochs={max_epochs}: {epochs_param.describe()}."
+        )
     base = as_config(config).replace(epochs=max_epochs)
     hypermodel = ZooHyperModel(
         model, data, space, base, model_kwargs=model_kwargs, objective=objective, verbose=verbose
@@ -148,7 +164,9 @@ def prepare(
         "max_epochs": max_epochs,
         "executions_per_trial": executions_per_trial,
         "config": hypermodel.base_config.to_dict(),
-        "model_kwargs": {k: list(v) if isinstance(v, tuple) else v for k, v in (model_kwargs or {}).items()},
+        "model_kwargs": {
+            k: list(v) if isinstance(v, tuple) else v for k, v in (model_kwargs or {}).items()
+        },
         "seed": seed,
         "hyperband_factor": hyperband_factor,
         "data_fingerprint": hypermodel.bundle.fingerprint,
@@ -156,7 +174,9 @@ def prepare(
     return request, hypermodel
 
 
-def open_directory(directory: str, request: dict, *, resume: bool = False, overwrite: bool = False) -> str:
+def open_directory(
+    directory: str, request: dict, *, resume: bool = False, overwrite: bool = False
+) -> str:
     """Creates, checks or cleans the search folder and stores the request.
 
     A new search refuses a folder that already holds one (unless
@@ -173,7 +193,11 @@ def open_directory(directory: str, request: dict, *, resume: bool = False, overw
         if not exists:
             raise SearchError(f"Nothing to resume: {directory} holds no search ({report.REQUEST}).")
         stored = read_state(path, required=True)
-        changed = [k for k in REQUEST_KEYS + ("data_fingerprint",) if _norm(stored.get(k)) != _norm(request.get(k))]
+        changed = [
+            k
+            for k in REQUEST_KEYS + ("data_fingerprint",)
+            if _norm(stored.get(k)) != _norm(request.get(k))
+        ]
         if changed:
             raise SearchError(
                 f"Cannot resume {directory}: {', '.join(changed)} differ from the search stored there; "
@@ -272,7 +296,9 @@ def execute(
         f"[tune] best trial {best['trial_id']}: {request['objective']}={best['objective']:.4f} "
         f"with {_hp_text(best['hyperparameters'])}"
     )
-    doc["best_model"] = _keep_best(directory, request, hypermodel, tuner, best, save_as, overwrite_saved, progress)
+    doc["best_model"] = _keep_best(
+        directory, request, hypermodel, tuner, best, save_as, overwrite_saved, progress
+    )
     write_state(os.path.join(directory, report.RESULTS_JSON), doc)
     return doc
 
@@ -282,7 +308,9 @@ def _hp_text(values: Mapping[str, Any]) -> str:
                      if not k.startswith("tuner/")) or "the defaults"  # fmt: skip
 
 
-def _keep_best(directory, request, hypermodel, tuner, best, save_as, overwrite_saved, progress) -> dict:
+def _keep_best(
+    directory, request, hypermodel, tuner, best, save_as, overwrite_saved, progress
+) -> dict:
     """Restores the best trial's model (or retrains its configuration), saves and publishes it."""
     import keras_tuner as kt
 
@@ -299,7 +327,9 @@ def _keep_best(directory, request, hypermodel, tuner, best, save_as, overwrite_s
     try:
         model = tuner.load_model(tuner.oracle.get_trial(best["trial_id"]))
     except (FileNotFoundError, OSError, ValueError) as err:
-        progress(f"[tune] cannot restore trial {best['trial_id']}'s model ({err}); retraining its configuration")
+        progress(
+            f"[tune] cannot restore trial {best['trial_id']}'s model ({err}); retraining its configuration"
+        )
         from zoo.saving import load_model
         from zoo.training.runs import BEST_MODEL
 
@@ -320,7 +350,9 @@ def _keep_best(directory, request, hypermodel, tuner, best, save_as, overwrite_s
         "trial_id": best["trial_id"],
         "source": source,
         "model": request["model"],
-        "model_kwargs": {k: list(v) if isinstance(v, tuple) else v for k, v in model_kwargs.items()},
+        "model_kwargs": {
+            k: list(v) if isinstance(v, tuple) else v for k, v in model_kwargs.items()
+        },
         "hyperparameters": best["hyperparameters"],
         "train_config": config.to_dict(),
         "objective": {request["objective"]: best["objective"]},
@@ -339,9 +371,13 @@ def _keep_best(directory, request, hypermodel, tuner, best, save_as, overwrite_s
             model_name=request["model"], model_kwargs=model_kwargs, data_source=bundle.source,
         )  # fmt: skip
         try:
-            published = publish_result(result, save_as, overwrite=overwrite_saved, command="zoo tune")
+            published = publish_result(
+                result, save_as, overwrite=overwrite_saved, command="zoo tune"
+            )
         except ImportError:
-            progress(f"[tune] zoo.pretrained is not available: not published; the best model is in {out}")
+            progress(
+                f"[tune] zoo.pretrained is not available: not published; the best model is in {out}"
+            )
             info["published"] = None
         else:
             info["published"] = str(published)
@@ -448,8 +484,12 @@ def supervise(
         child_env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         child_env["PYTHONUNBUFFERED"] = "1"
         here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        child_env["PYTHONPATH"] = os.pathsep.join(p for p in (here, child_env.get("PYTHONPATH")) if p)
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=child_env)
+        child_env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (here, child_env.get("PYTHONPATH")) if p
+        )
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=child_env
+        )
         try:
             for line in proc.stdout:
                 line = line.rstrip("\n")
@@ -468,10 +508,19 @@ def supervise(
             return rc if rc > 0 else 1
         restarts += 1
         sig = -rc if rc < 0 else rc - 128
-        echo(f"[tune] the search process died ({signal.Signals(sig).name}); resuming ({restarts}/{max_restarts})")
+        echo(
+            f"[tune] the search process died ({signal.Signals(sig).name}); resuming ({restarts}/{max_restarts})"
+        )
 
 
-_NOISE = ("cuda", "cpu_feature_guard", "absl::InitializeLog", "rebuild TensorFlow", "oneDNN", "TF_ENABLE_ONEDNN")
+_NOISE = (
+    "cuda",
+    "cpu_feature_guard",
+    "absl::InitializeLog",
+    "rebuild TensorFlow",
+    "oneDNN",
+    "TF_ENABLE_ONEDNN",
+)
 
 
 def _noise(line: str) -> bool:
@@ -502,7 +551,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _die_with_parent()
     try:
-        request = read_state(args.request or os.path.join(args.directory, report.REQUEST), required=True)
+        request = read_state(
+            args.request or os.path.join(args.directory, report.REQUEST), required=True
+        )
         _, hypermodel = prepare(**{k: request[k] for k in REQUEST_KEYS})
         budget = None if args.deadline is None else max(1e-3, args.deadline - time.time())
         execute(

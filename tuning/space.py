@@ -188,7 +188,9 @@ def _range(name: str, parts: Sequence[Any], spec: str, *, sampling: str, kind: s
     step = nums[2] if len(nums) == 3 else None
     if kind == "int":
         if any(float(n) != int(n) for n in nums):
-            raise SpaceError(f"Hyperparameter {name!r}: int range needs integer bounds; received {spec!r}.")
+            raise SpaceError(
+                f"Hyperparameter {name!r}: int range needs integer bounds; received {spec!r}."
+            )
         lo, hi = int(lo), int(hi)
         step = int(step) if step is not None else None
     else:
@@ -202,16 +204,22 @@ def _range(name: str, parts: Sequence[Any], spec: str, *, sampling: str, kind: s
         )
     if sampling == "log":
         if lo <= 0:
-            raise SpaceError(f"Hyperparameter {name!r}: log sampling needs min > 0; received {spec!r}.")
+            raise SpaceError(
+                f"Hyperparameter {name!r}: log sampling needs min > 0; received {spec!r}."
+            )
         if step is not None:
-            raise SpaceError(f"Hyperparameter {name!r}: log sampling takes no step; received {spec!r}.")
+            raise SpaceError(
+                f"Hyperparameter {name!r}: log sampling takes no step; received {spec!r}."
+            )
     return Param(name=name, kind=kind, min=lo, max=hi, step=step, sampling=sampling)
 
 
 def _choice(name: str, values: Sequence[Any], spec: Any) -> Param:
     values = tuple(values)
     if not values:
-        raise SpaceError(f"Hyperparameter {name!r}: a choice needs at least one value; received {spec!r}.")
+        raise SpaceError(
+            f"Hyperparameter {name!r}: a choice needs at least one value; received {spec!r}."
+        )
     for v in values:
         if v is not None and not isinstance(v, (bool, int, float, str)):
             raise SpaceError(
@@ -289,7 +297,9 @@ def parse_spec(name: str, spec: Any) -> Param:
 def _from_string(name: str, spec: str) -> Param:
     text = spec.strip()
     if not text:
-        raise SpaceError(f"Hyperparameter {name!r}: empty spec; write e.g. {name}=0.1:0.5 or {name}=a,b.")
+        raise SpaceError(
+            f"Hyperparameter {name!r}: empty spec; write e.g. {name}=0.1:0.5 or {name}=a,b."
+        )
     head, _, rest = text.partition(":")
     head = head.strip().lower()
     if head in ("log", "float", "int", "linear") and rest:
@@ -320,7 +330,9 @@ def _from_mapping(name: str, spec: dict) -> Param:
     if "values" in spec:
         values = spec["values"]
         if not isinstance(values, (list, tuple)):
-            raise SpaceError(f"Hyperparameter {name!r}: 'values' must be a list; received {values!r}.")
+            raise SpaceError(
+                f"Hyperparameter {name!r}: 'values' must be a list; received {values!r}."
+            )
         return _choice(name, values, spec)
     if "value" in spec:
         return Param(name=name, kind="fixed", value=spec["value"])
@@ -328,18 +340,28 @@ def _from_mapping(name: str, spec: dict) -> Param:
         return Param(name=name, kind="boolean")
     if "min" in spec or "max" in spec:
         if "min" not in spec or "max" not in spec:
-            raise SpaceError(f"Hyperparameter {name!r}: a range needs both 'min' and 'max'; received {spec!r}.")
+            raise SpaceError(
+                f"Hyperparameter {name!r}: a range needs both 'min' and 'max'; received {spec!r}."
+            )
         sampling = str(spec.get("sampling", "linear")).lower()
         if sampling not in ("linear", "log"):
-            raise SpaceError(f"Hyperparameter {name!r}: sampling must be 'linear' or 'log'; received {sampling!r}.")
-        parts = [spec["min"], spec["max"]] + ([spec["step"]] if spec.get("step") is not None else [])
+            raise SpaceError(
+                f"Hyperparameter {name!r}: sampling must be 'linear' or 'log'; received {sampling!r}."
+            )
+        parts = [spec["min"], spec["max"]] + (
+            [spec["step"]] if spec.get("step") is not None else []
+        )
         if kind not in (None, "float", "int"):
             raise SpaceError(f"Hyperparameter {name!r}: type {kind!r} does not take min/max.")
         return _range(name, parts, repr(spec), sampling=sampling, kind=kind)
-    raise SpaceError(f"Hyperparameter {name!r}: give 'values', 'value' or 'min'/'max'; received {spec!r}.")
+    raise SpaceError(
+        f"Hyperparameter {name!r}: give 'values', 'value' or 'min'/'max'; received {spec!r}."
+    )
 
 
-def parse_space(items: Iterable[str] = (), file: str | os.PathLike | None = None) -> tuple[Param, ...]:
+def parse_space(
+    items: Iterable[str] = (), file: str | os.PathLike | None = None
+) -> tuple[Param, ...]:
     """Builds a space from ``NAME=SPEC`` strings and/or a YAML/JSON file.
 
     CLI items override file entries of the same name.
@@ -355,7 +377,9 @@ def parse_space(items: Iterable[str] = (), file: str | os.PathLike | None = None
     for item in items:
         name, eq, spec = str(item).partition("=")
         if not eq:
-            raise SpaceError(f"--space takes NAME=SPEC (e.g. learning_rate=log:1e-4:1e-1); received {item!r}.")
+            raise SpaceError(
+                f"--space takes NAME=SPEC (e.g. learning_rate=log:1e-4:1e-1); received {item!r}."
+            )
         name = _check_name(name)
         if name in seen:
             raise SpaceError(f"Hyperparameter {name!r} is given twice.")
@@ -504,7 +528,9 @@ def validate_space(
                 base_config.replace(**{field: value})
             except ValueError as err:
                 msg = str(err).strip().splitlines()[0]
-                raise SpaceError(f"Hyperparameter {p.name!r} = {value!r} is invalid: {msg}") from None
+                raise SpaceError(
+                    f"Hyperparameter {p.name!r} = {value!r} is invalid: {msg}"
+                ) from None
 
 
 # ------------------------------------------------------------- keras-tuner

@@ -26,7 +26,7 @@ import time
 import warnings
 from typing import Any
 
-__all__ = ["LEDGER", "read_state", "write_state", "read_ledger", "update_ledger"]
+__all__ = ["LEDGER", "read_ledger", "read_state", "update_ledger", "write_state"]
 
 LEDGER = "zoo_trial.json"
 BACKUP_SUFFIX = ".bak"
@@ -159,10 +159,15 @@ def read_state(path: str, *, required: bool = False, backup: bool = True) -> Any
             warnings.warn(f"{candidate} is unreadable ({err}); trying its backup.", stacklevel=2)
             continue
         if candidate != path:
-            warnings.warn(f"Restored {os.path.basename(path)} from its last good copy {candidate}.", stacklevel=2)
+            warnings.warn(
+                f"Restored {os.path.basename(path)} from its last good copy {candidate}.",
+                stacklevel=2,
+            )
         return obj
     if required:
-        raise RuntimeError(f"Cannot read {path} nor its backup {path + BACKUP_SUFFIX}: the search state is lost.")
+        raise RuntimeError(
+            f"Cannot read {path} nor its backup {path + BACKUP_SUFFIX}: the search state is lost."
+        )
     return None
 
 

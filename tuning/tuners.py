@@ -58,7 +58,9 @@ class SafeOracleMixin:
         write_state(self._get_oracle_fname(), self.get_state())
 
     def _save_trial(self, trial):
-        write_state(os.path.join(self._get_trial_dir(trial.trial_id), "trial.json"), trial.get_state())
+        write_state(
+            os.path.join(self._get_trial_dir(trial.trial_id), "trial.json"), trial.get_state()
+        )
 
     def reload(self):
         for fname in sorted(glob.glob(os.path.join(self._project_dir, "trial_*", "trial.json"))):
@@ -71,7 +73,9 @@ class SafeOracleMixin:
             if read_state(fname, backup=False) is None:
                 write_state(fname, state)  # restored from the backup: make the file whole again
         state = read_state(self._get_oracle_fname(), required=True)
-        state["ongoing_trials"] = {k: v for k, v in state["ongoing_trials"].items() if v in self.trials}
+        state["ongoing_trials"] = {
+            k: v for k, v in state["ongoing_trials"].items() if v in self.trials
+        }
         state["retry_queue"] = [t for t in state["retry_queue"] if t in self.trials]
         try:
             self.set_state(state)
@@ -104,7 +108,9 @@ class SafeOracleMixin:
         seen = set()
         # create_trial pops from the end: keep the oldest interrupted trial last.
         self._retry_queue = [
-            t for t in reversed(queue) if not (t in seen or seen.add(t)) and self.trials[t].status not in _DONE
+            t
+            for t in reversed(queue)
+            if not (t in seen or seen.add(t)) and self.trials[t].status not in _DONE
         ]
 
     def _rebuild_grid(self):
@@ -116,7 +122,9 @@ class SafeOracleMixin:
         ids = sorted(
             self.trials,
             key=functools.cmp_to_key(
-                lambda a, b: self._compare(self.trials[a].hyperparameters.values, self.trials[b].hyperparameters.values)
+                lambda a, b: self._compare(
+                    self.trials[a].hyperparameters.values, self.trials[b].hyperparameters.values
+                )
             ),
         )
         self._ordered_ids = LinkedList()
@@ -125,7 +133,11 @@ class SafeOracleMixin:
         self._populate_next = list(ids)
 
     def create_trial(self, tuner_id):
-        if self.deadline is not None and time.time() >= self.deadline and tuner_id not in self.ongoing_trials:
+        if (
+            self.deadline is not None
+            and time.time() >= self.deadline
+            and tuner_id not in self.ongoing_trials
+        ):
             self.tuner_ids.discard(tuner_id)
             return trial_module.Trial(self.get_space(), status=trial_module.TrialStatus.STOPPED)
         return super().create_trial(tuner_id)
@@ -162,9 +174,18 @@ class SafeTunerMixin:
             )
         started = time.time()
         update_ledger(trial_dir, starts=ledger["starts"] + 1, started=started, crashed=crashes)
-        values = {k: v for k, v in trial.hyperparameters.values.items() if k not in ("tuner/trial_id",)}
-        again = f" (attempt {ledger['starts'] + 1}, after {crashes} crash(es))" if ledger["starts"] else ""
-        self.progress(f"[tune] trial {trial.trial_id} started{again}: " + ", ".join(f"{k}={_short(v)}" for k, v in values.items()))
+        values = {
+            k: v for k, v in trial.hyperparameters.values.items() if k not in ("tuner/trial_id",)
+        }
+        again = (
+            f" (attempt {ledger['starts'] + 1}, after {crashes} crash(es))"
+            if ledger["starts"]
+            else ""
+        )
+        self.progress(
+            f"[tune] trial {trial.trial_id} started{again}: "
+            + ", ".join(f"{k}={_short(v)}" for k, v in values.items())
+        )
         self._test_hooks(trial, trial_dir)
         executions, results = [], []
         try:
@@ -213,7 +234,9 @@ class SafeTunerMixin:
             done = trial
         ledger = read_ledger(self.get_trial_dir(trial.trial_id))
         score = "" if done.score is None else f" {self.oracle.objective.name}={done.score:.4f}"
-        values = {k: v for k, v in done.hyperparameters.values.items() if not k.startswith("tuner/")}
+        values = {
+            k: v for k, v in done.hyperparameters.values.items() if not k.startswith("tuner/")
+        }
         shown = ", ".join(f"{k}={_short(v)}" for k, v in values.items())
         message = ""
         if done.status == trial_module.TrialStatus.FAILED and done.message:
@@ -234,7 +257,9 @@ class SafeTunerMixin:
                 path = os.path.join(folder, name)
                 if os.path.isfile(path):
                     return load_model(path)
-        raise FileNotFoundError(f"No saved model for trial {trial.trial_id} under {self.get_trial_dir(trial.trial_id)}.")
+        raise FileNotFoundError(
+            f"No saved model for trial {trial.trial_id} under {self.get_trial_dir(trial.trial_id)}."
+        )
 
 
 class _HyperbandMixin:
@@ -284,17 +309,25 @@ def make_tuner(
         raise ValueError(f"Unknown tuner {kind!r}; choose one of: {', '.join(TUNERS)}.")
     direction = monitor_mode(objective)
     objective_obj = kt.Objective(objective, direction="max" if direction == "max" else "min")
-    common = dict(
-        objective=objective_obj,
-        seed=seed,
-        max_retries_per_trial=0,
-        max_consecutive_failed_trials=max_consecutive_failed_trials,
-    )
+    common = {
+        "objective": objective_obj,
+        "seed": seed,
+        "max_retries_per_trial": 0,
+        "max_consecutive_failed_trials": max_consecutive_failed_trials,
+    }
     oracles = kt.oracles
     if kind == "random":
-        base_oracle, base_tuner, extra = oracles.RandomSearchOracle, kt.RandomSearch, {"max_trials": max_trials}
+        base_oracle, base_tuner, extra = (
+            oracles.RandomSearchOracle,
+            kt.RandomSearch,
+            {"max_trials": max_trials},
+        )
     elif kind == "grid":
-        base_oracle, base_tuner, extra = oracles.GridSearchOracle, kt.GridSearch, {"max_trials": max_trials}
+        base_oracle, base_tuner, extra = (
+            oracles.GridSearchOracle,
+            kt.GridSearch,
+            {"max_trials": max_trials},
+        )
     elif kind == "bayesian":
         base_oracle, base_tuner = oracles.BayesianOptimizationOracle, kt.BayesianOptimization
         extra = {"max_trials": max_trials, "num_initial_points": max(1, min(3, max_trials - 1))}

@@ -100,17 +100,21 @@ def validate_image_args(
         )
     if any(d <= 0 for d in shape):
         raise ValueError(f"{name}: every input dimension must be positive; received {shape}.")
-    if any(d < m for d, m in zip(shape[:-1], spec.min_input_shape[:-1])):
+    if any(d < m for d, m in zip(shape[:-1], spec.min_input_shape[:-1], strict=False)):
         raise ValueError(
             f"{name} needs inputs of at least {_dims(spec.min_input_shape[:-1])}; "
             f"received input_shape={shape}."
         )
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes <= 0:
-        raise ValueError(f"{name}: num_classes must be a positive integer; received {num_classes!r}.")
+        raise ValueError(
+            f"{name}: num_classes must be a positive integer; received {num_classes!r}."
+        )
     if not isinstance(include_top, bool):
         raise ValueError(f"{name}: include_top must be True or False; received {include_top!r}.")
     check_choice("pooling", pooling, POOLINGS)
-    check_choice("classifier_activation", classifier_activation, CLASSIFIER_ACTIVATIONS + ("threshold",))
+    check_choice(
+        "classifier_activation", classifier_activation, CLASSIFIER_ACTIVATIONS + ("threshold",)
+    )
     if activation is not None:
         check_choice("activation", activation, ACTIVATIONS)
     if kernel_initializer is not None:
@@ -183,7 +187,9 @@ def image_options(
         weight_decay=opts["weight_decay"],
     )
     if not isinstance(opts["batch_norm"], bool):
-        raise ValueError(f"{spec.name}: batch_norm must be True or False; received {opts['batch_norm']!r}.")
+        raise ValueError(
+            f"{spec.name}: batch_norm must be True or False; received {opts['batch_norm']!r}."
+        )
     return types.SimpleNamespace(**opts)
 
 
@@ -259,8 +265,17 @@ def conv_bn_act(
     return x
 
 
-def dense(x, units: int, *, name: str, kernel_initializer: str, weight_decay: float = 0.0,
-          activation: str | None = None, batch_norm: bool = False, dropout: float = 0.0):
+def dense(
+    x,
+    units: int,
+    *,
+    name: str,
+    kernel_initializer: str,
+    weight_decay: float = 0.0,
+    activation: str | None = None,
+    batch_norm: bool = False,
+    dropout: float = 0.0,
+):
     """Dense, optional BatchNorm and activation, then optional dropout."""
     x = keras.layers.Dense(
         units,
@@ -278,8 +293,14 @@ def dense(x, units: int, *, name: str, kernel_initializer: str, weight_decay: fl
     return x
 
 
-def predictions(x, num_classes: int, classifier_activation, *, kernel_initializer="glorot_uniform",
-                weight_decay: float = 0.0):
+def predictions(
+    x,
+    num_classes: int,
+    classifier_activation,
+    *,
+    kernel_initializer="glorot_uniform",
+    weight_decay: float = 0.0,
+):
     """The final classifier layer, always named ``predictions``."""
     threshold = classifier_activation == "threshold"
     act = None if threshold or classifier_activation == "linear" else classifier_activation
@@ -310,7 +331,7 @@ def classifier_top(x, o, units, names=None, batch_norm=False):
         return global_pool(x, o.pooling)
     x = keras.layers.Flatten(name="flatten")(x)
     names = names or [f"fc{k}" for k in range(1, len(units) + 1)]
-    for layer_name, width in zip(names, units):
+    for layer_name, width in zip(names, units, strict=False):
         x = dense(
             x,
             width,

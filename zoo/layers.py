@@ -11,10 +11,10 @@ import keras
 from keras import ops
 
 __all__ = [
-    "LocalResponseNormalization",
-    "Maxout",
     "ChannelPadShortcut",
     "HardThreshold",
+    "LocalResponseNormalization",
+    "Maxout",
 ]
 
 
@@ -98,8 +98,7 @@ class Maxout(keras.layers.Layer):
         super().__init__(**kwargs)
         if int(units) <= 0 or int(pieces) <= 0:
             raise ValueError(
-                f"Maxout needs units > 0 and pieces > 0; received units={units}, "
-                f"pieces={pieces}."
+                f"Maxout needs units > 0 and pieces > 0; received units={units}, pieces={pieces}."
             )
         self.units = int(units)
         self.pieces = int(pieces)
@@ -162,8 +161,7 @@ class ChannelPadShortcut(keras.layers.Layer):
         extra = self.filters - inputs.shape[-1]
         if extra < 0:
             raise ValueError(
-                f"ChannelPadShortcut cannot shrink {inputs.shape[-1]} channels "
-                f"to {self.filters}."
+                f"ChannelPadShortcut cannot shrink {inputs.shape[-1]} channels to {self.filters}."
             )
         if extra:
             before = extra // 2

@@ -30,8 +30,9 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 __all__ = [
     "MANIFEST",
@@ -366,7 +367,9 @@ def _module_available(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
 
 
-def export_model(model, path, *, format: str = "savedmodel", overwrite: bool = False, root=None) -> str:
+def export_model(
+    model, path, *, format: str = "savedmodel", overwrite: bool = False, root=None
+) -> str:
     """Exports a model through Keras' own ``model.export``.
 
     Args:
@@ -390,7 +393,9 @@ def export_model(model, path, *, format: str = "savedmodel", overwrite: bool = F
     import keras
 
     if format not in EXPORT_FORMATS:
-        raise ExportError(f"Unknown export format {format!r}; expected one of {sorted(EXPORT_FORMATS)}.")
+        raise ExportError(
+            f"Unknown export format {format!r}; expected one of {sorted(EXPORT_FORMATS)}."
+        )
     path = os.fspath(path)
     if os.path.exists(path) and not overwrite:
         raise ExportError(f"{path} exists; pass overwrite=True (--force) to replace it.")
@@ -401,7 +406,11 @@ def export_model(model, path, *, format: str = "savedmodel", overwrite: bool = F
             f"{backend!r}. Run with KERAS_BACKEND=tensorflow."
         )
     if format == "onnx":
-        needed = {"tensorflow": ("tf2onnx", "onnx"), "jax": ("jax2onnx", "onnx"), "torch": ("onnx",)}
+        needed = {
+            "tensorflow": ("tf2onnx", "onnx"),
+            "jax": ("jax2onnx", "onnx"),
+            "torch": ("onnx",),
+        }
         missing = [m for m in needed.get(backend, ()) if not _module_available(m)]
         if backend not in needed:
             raise ExportError(f"ONNX export is not available on the {backend!r} backend.")

@@ -11,15 +11,15 @@ import dataclasses
 import difflib
 import fnmatch
 import re
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 __all__ = [
     "ModelSpec",
     "UnknownModelError",
-    "register_model",
-    "list_models",
-    "get_spec",
     "get_builder",
+    "get_spec",
+    "list_models",
+    "register_model",
     "resolve_name",
 ]
 

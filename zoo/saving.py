@@ -30,7 +30,7 @@ class UnsafeModelError(ValueError):
 
 def _register_custom_objects() -> None:
     # Importing these registers the zoo's serializable layers and losses.
-    import zoo.layers  # noqa: F401
+    import zoo.layers
 
     try:
         import zoo.training.losses  # noqa: F401
@@ -84,7 +84,9 @@ def atomic_write(path, write_fn, suffix: str = "") -> None:
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=suffix or os.path.splitext(path)[1])
+    fd, tmp = tempfile.mkstemp(
+        dir=folder, prefix=".tmp-", suffix=suffix or os.path.splitext(path)[1]
+    )
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)

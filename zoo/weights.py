@@ -88,7 +88,9 @@ class ApplicationInfo:
 
 def _table() -> dict[str, ApplicationInfo]:
     rows: list[tuple[str, str, int, int]] = []
-    rows += [(n, "caffe", 32, 224) for n in ("VGG16", "VGG19", "ResNet50", "ResNet101", "ResNet152")]
+    rows += [
+        (n, "caffe", 32, 224) for n in ("VGG16", "VGG19", "ResNet50", "ResNet101", "ResNet152")
+    ]
     rows += [(n, "tf", 32, 224) for n in ("ResNet50V2", "ResNet101V2", "ResNet152V2")]
     rows += [("MobileNet", "tf", 32, 224), ("MobileNetV2", "tf", 32, 224)]
     rows += [("NASNetMobile", "tf", 32, 224), ("NASNetLarge", "tf", 32, 331)]
@@ -99,9 +101,19 @@ def _table() -> dict[str, ApplicationInfo]:
     rows += [(f"EfficientNetB{i}", "none", 32, s) for i, s in enumerate(sizes)]
     rows += [
         (f"EfficientNetV2{v}", "none", 32, s)
-        for v, s in (("B0", 224), ("B1", 240), ("B2", 260), ("B3", 300), ("S", 384), ("M", 480), ("L", 480))
+        for v, s in (
+            ("B0", 224),
+            ("B1", 240),
+            ("B2", 260),
+            ("B3", 300),
+            ("S", 384),
+            ("M", 480),
+            ("L", 480),
+        )
     ]
-    rows += [(f"ConvNeXt{v}", "none", 32, 224) for v in ("Tiny", "Small", "Base", "Large", "XLarge")]
+    rows += [
+        (f"ConvNeXt{v}", "none", 32, 224) for v in ("Tiny", "Small", "Base", "Large", "XLarge")
+    ]
     rows += [("MobileNetV3Small", "none", 32, 224), ("MobileNetV3Large", "none", 32, 224)]
     return {name: ApplicationInfo(name, mode, lo, size) for name, mode, lo, size in rows}
 
@@ -223,7 +235,9 @@ def load_weights(model, weights, *, root=None) -> None:
     if resolved.kind == "pretrained":
         from zoo import pretrained
 
-        copy_weights(pretrained.load_pretrained(resolved.name, root=root), model, label=resolved.name)
+        copy_weights(
+            pretrained.load_pretrained(resolved.name, root=root), model, label=resolved.name
+        )
         return
     path = resolved.path
     lower = path.lower()
@@ -260,7 +274,7 @@ def copy_weights(source, target, *, label: str | None = None) -> None:
                 f"{label!r} holds a model whose weights do not match {target.name!r}: no "
                 f"layer names in common and {len(src)} vs {len(dst)} weight tensors."
             )
-        for s, d in zip(src, dst):
+        for s, d in zip(src, dst, strict=False):
             d.assign(s)
         return
     pairs = []
@@ -279,7 +293,7 @@ def copy_weights(source, target, *, label: str | None = None) -> None:
             )
         pairs.append((layer, other))
     for layer, other in pairs:
-        for d, s in zip(layer.weights, other.weights):
+        for d, s in zip(layer.weights, other.weights, strict=False):
             d.assign(s)
 
 
@@ -318,7 +332,9 @@ def _cache_in_keras_home(records: list):
 
     def get_file(fname=None, origin=None, *args, **kwargs):
         kwargs.setdefault("cache_dir", home)
-        records.append({"fname": fname, "origin": origin, "subdir": kwargs.get("cache_subdir", "datasets")})
+        records.append(
+            {"fname": fname, "origin": origin, "subdir": kwargs.get("cache_subdir", "datasets")}
+        )
         public = keras.utils.get_file
         fetch = original if public is original else public  # tests may stub the public one
         return fetch(fname, origin, *args, **kwargs)
@@ -400,7 +416,7 @@ def build_keras_application(
     try:
         with _cache_in_keras_home(records):
             return builder(weights="imagenet", **args)
-    except Exception as err:  # noqa: BLE001 - Keras raises bare Exception offline
+    except Exception as err:
         if not records or isinstance(err, (WeightsError, TypeError)):
             raise
         asked = records[-1]

@@ -370,7 +370,7 @@ def _carve(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, 
     counts = np.where(sizes >= 2, np.clip(counts, 1, sizes - 1), 0)
     rng = np.random.default_rng(seed)
     val = []
-    for label, count in zip(classes, counts):
+    for label, count in zip(classes, counts, strict=False):
         members = np.flatnonzero(labels == label)
         val.extend(rng.permutation(members)[:count])
     val = np.sort(np.asarray(val, dtype=np.int64))

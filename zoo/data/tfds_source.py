@@ -21,7 +21,10 @@ def _missing_tensorflow(error: BaseException) -> bool:
     seen = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
-        if isinstance(error, ModuleNotFoundError) and (error.name or "").split(".")[0] == "tensorflow":
+        if (
+            isinstance(error, ModuleNotFoundError)
+            and (error.name or "").split(".")[0] == "tensorflow"
+        ):
             return True
         if "No module named 'tensorflow" in str(error):
             return True

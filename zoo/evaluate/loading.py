@@ -90,7 +90,7 @@ class TrainedModel:
 
 
 def _fits(shape, model_shape) -> bool:
-    return all(m is None or int(s) == int(m) for s, m in zip(shape, model_shape))
+    return all(m is None or int(s) == int(m) for s, m in zip(shape, model_shape, strict=False))
 
 
 # --------------------------------------------------------------------------- loading

@@ -78,7 +78,7 @@ def evaluate(
         "model": trained.source,
         "data": bundle.source,
         "split": split,
-        "num_examples": int(len(y_true)),
+        "num_examples": len(y_true),
         "loss": _loss(outputs, encoded, config, known=trained.config is not None),
         **report,
     }

@@ -52,7 +52,12 @@ def alexnet(**kwargs):
     from zoo.layers import LocalResponseNormalization
 
     o = blocks.image_options(
-        alexnet.spec, kwargs, kernel_initializer="glorot_uniform", dropout=0.5, grouped=True, lrn=True
+        alexnet.spec,
+        kwargs,
+        kernel_initializer="glorot_uniform",
+        dropout=0.5,
+        grouped=True,
+        lrn=True,
     )
     inputs = keras.Input(o.input_shape, name="input")
     x = inputs
@@ -71,7 +76,9 @@ def alexnet(**kwargs):
             weight_decay=o.weight_decay,
         )
         if lrn and o.lrn:
-            x = LocalResponseNormalization(depth_radius=2, bias=2.0, alpha=1e-4, beta=0.75, name=f"{name}_lrn")(x)
+            x = LocalResponseNormalization(
+                depth_radius=2, bias=2.0, alpha=1e-4, beta=0.75, name=f"{name}_lrn"
+            )(x)
         if pool:
             x = keras.layers.MaxPooling2D(3, strides=2, name=f"{name}_pool")(x)
     x = blocks.classifier_top(x, o, (4096, 4096))

@@ -131,12 +131,12 @@ def googlenet(**kwargs):
             f"least {AUX_MIN_SIZE}x{AUX_MIN_SIZE}; received input_shape={o.input_shape}, "
             f"include_top={o.include_top}."
         )
-    conv = dict(
-        activation=o.activation,
-        batch_norm=o.batch_norm,
-        kernel_initializer=o.kernel_initializer,
-        weight_decay=o.weight_decay,
-    )
+    conv = {
+        "activation": o.activation,
+        "batch_norm": o.batch_norm,
+        "kernel_initializer": o.kernel_initializer,
+        "weight_decay": o.weight_decay,
+    }
     inputs = keras.Input(o.input_shape, name="input")
     x = blocks.conv_bn_act(inputs, 64, 7, strides=2, name="conv1", **conv)
     x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
@@ -158,7 +158,9 @@ def googlenet(**kwargs):
         x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
         if o.dropout:
             x = keras.layers.Dropout(o.dropout, name="top_dropout")(x)
-        x = blocks.predictions(x, o.num_classes, o.classifier_activation, weight_decay=o.weight_decay)
+        x = blocks.predictions(
+            x, o.num_classes, o.classifier_activation, weight_decay=o.weight_decay
+        )
     else:
         x = blocks.global_pool(x, o.pooling)
     outputs = [x, *aux] if aux else x

@@ -46,7 +46,9 @@ def perceptron(**kwargs):
     from zoo import blocks
 
     kwargs.setdefault("classifier_activation", "sigmoid")
-    o = blocks.image_options(perceptron.spec, kwargs, num_classes=1, kernel_initializer="glorot_uniform")
+    o = blocks.image_options(
+        perceptron.spec, kwargs, num_classes=1, kernel_initializer="glorot_uniform"
+    )
     inputs, x = _flat_input(perceptron.spec, o)
     x = blocks.predictions(x, o.num_classes, o.classifier_activation, weight_decay=o.weight_decay)
     return blocks.finalize(inputs, x, name=o.name or "perceptron", weights=o.weights)
@@ -76,7 +78,9 @@ def mlp(**kwargs):
     o = blocks.image_options(mlp.spec, kwargs, num_classes=10, hidden_units=(512, 256))
     units = tuple(o.hidden_units)
     if not units or any(not isinstance(u, int) or u <= 0 for u in units):
-        raise ValueError(f"mlp: hidden_units must be positive integers; received {o.hidden_units!r}.")
+        raise ValueError(
+            f"mlp: hidden_units must be positive integers; received {o.hidden_units!r}."
+        )
     inputs, x = _flat_input(mlp.spec, o)
     for i, u in enumerate(units, start=1):
         x = blocks.dense(
@@ -90,5 +94,7 @@ def mlp(**kwargs):
             dropout=o.dropout,
         )
     if o.include_top:
-        x = blocks.predictions(x, o.num_classes, o.classifier_activation, weight_decay=o.weight_decay)
+        x = blocks.predictions(
+            x, o.num_classes, o.classifier_activation, weight_decay=o.weight_decay
+        )
     return blocks.finalize(inputs, x, name=o.name or "mlp", weights=o.weights)

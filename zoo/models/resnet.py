@@ -54,16 +54,26 @@ def _unit(x, kind, filters, strides, prefix, shortcut, o):
     from zoo import blocks
     from zoo.layers import ChannelPadShortcut
 
-    conv = dict(batch_norm=o.batch_norm, kernel_initializer=o.kernel_initializer, weight_decay=o.weight_decay)
+    conv = {
+        "batch_norm": o.batch_norm,
+        "kernel_initializer": o.kernel_initializer,
+        "weight_decay": o.weight_decay,
+    }
     act = o.activation
     out_filters = filters * EXPANSION[kind]
     if kind == "basic":
-        y = blocks.conv_bn_act(x, filters, 3, strides=strides, name=f"{prefix}_conv1", activation=act, **conv)
+        y = blocks.conv_bn_act(
+            x, filters, 3, strides=strides, name=f"{prefix}_conv1", activation=act, **conv
+        )
         y = blocks.conv_bn_act(y, filters, 3, name=f"{prefix}_conv2", activation=None, **conv)
     else:
         first, second = (strides, 1) if o.stride_on == "1x1" else (1, strides)
-        y = blocks.conv_bn_act(x, filters, 1, strides=first, name=f"{prefix}_conv1", activation=act, **conv)
-        y = blocks.conv_bn_act(y, filters, 3, strides=second, name=f"{prefix}_conv2", activation=act, **conv)
+        y = blocks.conv_bn_act(
+            x, filters, 1, strides=first, name=f"{prefix}_conv1", activation=act, **conv
+        )
+        y = blocks.conv_bn_act(
+            y, filters, 3, strides=second, name=f"{prefix}_conv2", activation=act, **conv
+        )
         y = blocks.conv_bn_act(y, out_filters, 1, name=f"{prefix}_conv3", activation=None, **conv)
     if shortcut == "projection":
         s = blocks.conv_bn_act(
@@ -87,7 +97,9 @@ def _head(x, o):
     x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
     if o.dropout:
         x = keras.layers.Dropout(o.dropout, name="top_dropout")(x)
-    return blocks.predictions(x, o.num_classes, o.classifier_activation, weight_decay=o.weight_decay)
+    return blocks.predictions(
+        x, o.num_classes, o.classifier_activation, weight_decay=o.weight_decay
+    )
 
 
 def _stem(inputs, o, kernel_size, strides):
@@ -113,13 +125,15 @@ def _resnet_imagenet(depth, spec, kwargs):
 
     o = blocks.image_options(spec, kwargs, num_classes=1000, batch_norm=True, stride_on="3x3")
     if o.stride_on not in ("3x3", "1x1"):
-        raise ValueError(f"stride_on must be '3x3' (v1.5, default) or '1x1' (the paper's); received {o.stride_on!r}.")
+        raise ValueError(
+            f"stride_on must be '3x3' (v1.5, default) or '1x1' (the paper's); received {o.stride_on!r}."
+        )
     kind, depths = IMAGENET_CONFIGS[depth]
     inputs = keras.Input(o.input_shape, name="input")
     x = _stem(inputs, o, 7, 2)
     x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
     in_filters = 64
-    for s, (n, filters) in enumerate(zip(depths, IMAGENET_WIDTHS), start=1):
+    for s, (n, filters) in enumerate(zip(depths, IMAGENET_WIDTHS, strict=False), start=1):
         for u in range(1, n + 1):
             strides = 2 if (u == 1 and s > 1) else 1
             out = filters * EXPANSION[kind]

@@ -62,7 +62,9 @@ def _vgg(config: str, lrn: bool, spec, kwargs):
     return blocks.finalize(inputs, x, name=o.name or spec.name, weights=o.weights)
 
 
-def _register(fn_name: str, config: str, alias: str, params: int, description: str, lrn: bool = False):
+def _register(
+    fn_name: str, config: str, alias: str, params: int, description: str, lrn: bool = False
+):
     @register_model(
         name=fn_name,
         family="vgg",
@@ -86,8 +88,12 @@ def _register(fn_name: str, config: str, alias: str, params: int, description: s
 
 
 vgg11 = _register("vgg11", "A", "vgg_a", 132_863_336, "VGG A: 11 weight layers")
-vgg11_lrn = _register("vgg11_lrn", "A", "vgg_a_lrn", 132_863_336, "VGG A-LRN: A with LRN after conv1", lrn=True)
+vgg11_lrn = _register(
+    "vgg11_lrn", "A", "vgg_a_lrn", 132_863_336, "VGG A-LRN: A with LRN after conv1", lrn=True
+)
 vgg13 = _register("vgg13", "B", "vgg_b", 133_047_848, "VGG B: 13 weight layers")
-vgg16_c = _register("vgg16_c", "C", "vgg_c", 133_638_952, "VGG C: 16 layers, 1x1 convs in stages 3-5")
+vgg16_c = _register(
+    "vgg16_c", "C", "vgg_c", 133_638_952, "VGG C: 16 layers, 1x1 convs in stages 3-5"
+)
 vgg16 = _register("vgg16", "D", "vgg_d", 138_357_544, "VGG D: 16 weight layers, all 3x3")
 vgg19 = _register("vgg19", "E", "vgg_e", 143_667_240, "VGG E: 19 weight layers")

@@ -137,7 +137,9 @@ class TestSplitTracker(keras.callbacks.Callback):
         if logs is None:
             return
         start = time.perf_counter()
-        values = self.model.evaluate(**evaluate_kwargs(self.data, self.batch_size), verbose=0, return_dict=True)
+        values = self.model.evaluate(
+            **evaluate_kwargs(self.data, self.batch_size), verbose=0, return_dict=True
+        )
         logs.update({f"test_{name}": float(value) for name, value in values.items()})
         logs["test_time"] = time.perf_counter() - start
 
@@ -237,7 +239,9 @@ def make_callbacks(
         )
     if run_dir is not None:
         if csv_log:
-            callbacks.append(keras.callbacks.CSVLogger(os.path.join(run_dir, HISTORY_CSV), append=True))
+            callbacks.append(
+                keras.callbacks.CSVLogger(os.path.join(run_dir, HISTORY_CSV), append=True)
+            )
         if config.tensorboard:
             if keras.backend.backend() == "tensorflow":
                 callbacks.append(

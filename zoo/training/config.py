@@ -290,7 +290,11 @@ class TrainConfig:
         _at_least(self, "seed", 0)
         _in_range(self, "validation_split", 0.0, 1.0, hi_open=True)
         if self.mixed_precision not in (True, False, "float16", "bfloat16"):
-            _bad("mixed_precision", self.mixed_precision, "be False, 'bfloat16', 'float16' or True (= 'float16')")
+            _bad(
+                "mixed_precision",
+                self.mixed_precision,
+                "be False, 'bfloat16', 'float16' or True (= 'float16')",
+            )
         if self.jit_compile not in (True, False, "auto"):
             _bad("jit_compile", self.jit_compile, "be True, False or 'auto'")
         _at_least(self, "steps_per_execution", 1)

@@ -83,7 +83,9 @@ def as_config(config=None, **overrides) -> TrainConfig:
     elif isinstance(config, (str, os.PathLike)):
         config = TrainConfig.from_file(config)
     elif not isinstance(config, TrainConfig):
-        raise ValueError(f"config must be a TrainConfig, dict or file path; received {type(config).__name__}.")
+        raise ValueError(
+            f"config must be a TrainConfig, dict or file path; received {type(config).__name__}."
+        )
     return config.replace(**overrides) if overrides else config
 
 
@@ -94,7 +96,9 @@ def load_data(data, config: TrainConfig):
     if isinstance(data, data_lib.DataBundle):
         return data
     if data is None:
-        raise ValueError("No data given: pass a folder, an .npz file, 'tfds:NAME' or 'mnist-sample'.")
+        raise ValueError(
+            "No data given: pass a folder, an .npz file, 'tfds:NAME' or 'mnist-sample'."
+        )
     return data_lib.load(
         data,
         batch_size=config.batch_size,
@@ -131,7 +135,11 @@ def _labels(y, num_classes: int, config: TrainConfig):
     import numpy as np
 
     y = np.asarray(y).reshape(-1)
-    if config.loss in CLASSIFICATION_LOSSES and not config.sparse_labels and config.loss != "binary_crossentropy":
+    if (
+        config.loss in CLASSIFICATION_LOSSES
+        and not config.sparse_labels
+        and config.loss != "binary_crossentropy"
+    ):
         return keras.utils.to_categorical(y, num_classes).astype("float32")
     return y
 
@@ -366,18 +374,26 @@ def train(
     policy = None
     if config.mixed_precision:
         policy = keras.config.dtype_policy()
-        keras.config.set_dtype_policy("mixed_bfloat16" if config.mixed_precision == "bfloat16" else "mixed_float16")
+        keras.config.set_dtype_policy(
+            "mixed_bfloat16" if config.mixed_precision == "bfloat16" else "mixed_float16"
+        )
     try:
         with _distribution_scope(config):
             if isinstance(model, str):
                 name = model
-                net, prep, model_kwargs = build_for_data(name, bundle, config, model_kwargs, preprocessing)
+                net, prep, model_kwargs = build_for_data(
+                    name, bundle, config, model_kwargs, preprocessing
+                )
             elif isinstance(model, keras.Model):
                 name, net = None, model
                 shape = tuple(net.input_shape[1:])
-                prep = preprocessing or for_model(bundle.input_shape, shape, model_channels=shape[-1])
+                prep = preprocessing or for_model(
+                    bundle.input_shape, shape, model_channels=shape[-1]
+                )
             else:
-                raise ValueError(f"model must be a registered name or a keras.Model; received {model!r}.")
+                raise ValueError(
+                    f"model must be a registered name or a keras.Model; received {model!r}."
+                )
             if len(net.outputs) != 1:
                 raise ValueError(
                     f"zoo.train trains single-output models; {net.name!r} has {len(net.outputs)} "
@@ -399,7 +415,9 @@ def train(
     train_data = prepare_split(bundle, "train", prep, config)
     val_data = prepare_split(bundle, "val", prep, config)
     has_val = val_data is not None
-    monitor = config.monitor if (has_val or not config.monitor.startswith("val_")) else config.monitor[4:]
+    monitor = (
+        config.monitor if (has_val or not config.monitor.startswith("val_")) else config.monitor[4:]
+    )
 
     identity = {
         "model": name,
@@ -450,7 +468,9 @@ def train(
         _restore_early_stopping_weights(cbs, run, net, trainer)
     checkpoint = None
     if run is not None:
-        checkpoint = runs.RunCheckpoint(run, net, monitor, callbacks=cbs, history=history, best=best)
+        checkpoint = runs.RunCheckpoint(
+            run, net, monitor, callbacks=cbs, history=history, best=best
+        )
         cbs.append(checkpoint)
     cbs.extend(callbacks)
 
@@ -486,11 +506,20 @@ def train(
     diagnoses = list(getattr(doctor, "diagnoses", []) or [])
     losses = history.get("loss", [])
     weights_finite = all(np.all(np.isfinite(np.asarray(w))) for w in net.weights)
-    diverged = (checkpoint is not None and checkpoint.diverged) or not weights_finite or (
-        keras_history is not None and any(not np.isfinite(v) for v in keras_history.history.get("loss", []))
+    diverged = (
+        (checkpoint is not None and checkpoint.diverged)
+        or not weights_finite
+        or (
+            keras_history is not None
+            and any(not np.isfinite(v) for v in keras_history.history.get("loss", []))
+        )
     )
     epochs_done = len(history.get("epoch", losses))
-    status = "diverged" if diverged else ("completed" if epochs_done >= config.epochs else "early_stopped")
+    status = (
+        "diverged"
+        if diverged
+        else ("completed" if epochs_done >= config.epochs else "early_stopped")
+    )
     if finished is not None:
         status = finished.get("status", status)
 
@@ -505,7 +534,9 @@ def train(
             from zoo.saving import save_model
 
             save_model(net, run.file(runs.FINAL_MODEL))
-            runs.write_json(run.file(runs.METRICS_JSON), {"status": status, "epochs": epochs_done, **metrics})
+            runs.write_json(
+                run.file(runs.METRICS_JSON), {"status": status, "epochs": epochs_done, **metrics}
+            )
     result = TrainResult(
         model=net,
         history=history,
@@ -522,7 +553,9 @@ def train(
         data_source=bundle.source,
         seconds=seconds,
         command=command,
-        data_splits={s: bundle.num_examples(s) for s in ("train", "val", "test") if bundle.get(s) is not None},
+        data_splits={
+            s: bundle.num_examples(s) for s in ("train", "val", "test") if bundle.get(s) is not None
+        },
         sessions=runs.session_summary(run.sessions(), history) if run is not None else [],
     )
     if save_as and status != "diverged":
@@ -556,7 +589,9 @@ def publish_result(
         "metrics": result.metrics,
         "train_config": result.config.to_dict(),
         "epochs": result.epochs,
-        "train_seconds": round(sum(v for v in result.history.get("epoch_time", []) if v) or result.seconds, 1),
+        "train_seconds": round(
+            sum(v for v in result.history.get("epoch_time", []) if v) or result.seconds, 1
+        ),
         "machine": _machine(),
         "run_dir": result.run_dir,
         "sessions": result.sessions,
@@ -644,7 +679,11 @@ def _restore_early_stopping_weights(cbs, run, net, trainer) -> None:
     from zoo.training.runs import BEST_MODEL
 
     stopper = next((c for c in cbs if type(c).__name__ == "ResumableEarlyStopping"), None)
-    if stopper is None or not stopper.restore_best_weights or not _os.path.isfile(run.file(BEST_MODEL)):
+    if (
+        stopper is None
+        or not stopper.restore_best_weights
+        or not _os.path.isfile(run.file(BEST_MODEL))
+    ):
         return
     from zoo.saving import load_model
 

@@ -72,7 +72,7 @@ def plot_history(
     fig = Figure(figsize=(5.5 * len(shown), 4))
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, len(shown), squeeze=False)[0]
-    for ax, metric in zip(axes, shown):
+    for ax, metric in zip(axes, shown, strict=False):
         for prefix, label, style in _STYLES:
             if prefix + metric in history:
                 ax.plot(epochs, history[prefix + metric], style, label=label)
@@ -120,7 +120,7 @@ def compare_runs(
         labels = [_run_label(source) for source in sources]
         if len(set(labels)) < len(labels):  # same folder names: label by the whole path
             labels = [os.path.normpath(os.fspath(source)) for source in sources]
-        sources = dict(zip(labels, sources))
+        sources = dict(zip(labels, sources, strict=False))
     if not sources:
         raise ValueError("compare_runs needs at least one run.")
     histories = {label: load_history(source) for label, source in sources.items()}

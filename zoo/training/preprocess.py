@@ -106,7 +106,9 @@ class Preprocessing:
         return np.pad(x, ((0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)))
 
 
-def for_model(data_shape, model_min_shape, model_channels=None, mode: str = "scale") -> Preprocessing:
+def for_model(
+    data_shape, model_min_shape, model_channels=None, mode: str = "scale"
+) -> Preprocessing:
     """The default preprocessing for data of ``data_shape`` fed to a model.
 
     Pads up to the model's minimum input (as LeCun padded MNIST to 32x32) and

@@ -222,7 +222,9 @@ def _history_names(entry: Mapping[str, Any]) -> Iterator[str]:
 
 def _copy_weights(source: keras.Model, target: keras.Model) -> None:
     src, dst = source.weights, target.weights
-    if len(src) != len(dst) or any(tuple(a.shape) != tuple(b.shape) for a, b in zip(src, dst)):
+    if len(src) != len(dst) or any(
+        tuple(a.shape) != tuple(b.shape) for a, b in zip(src, dst, strict=False)
+    ):
         raise ValueError(
             "Rebuilt model's weights do not line up with the original's "
             f"({len(src)} vs {len(dst)} weights); cannot transfer them."

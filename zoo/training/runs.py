@@ -105,7 +105,12 @@ def write_history_csv(path: str, history: dict) -> None:
     writer = csv.writer(buf)
     writer.writerow(["epoch", *keys])
     for i in range(epochs):
-        writer.writerow([history["epoch"][i], *(_fmt(history[k][i]) if i < len(history[k]) else "" for k in keys)])
+        writer.writerow(
+            [
+                history["epoch"][i],
+                *(_fmt(history[k][i]) if i < len(history[k]) else "" for k in keys),
+            ]
+        )
 
     write_text_atomic(path, buf.getvalue())
 
@@ -199,13 +204,13 @@ class RunDirectory:
             optimizer.build(model.trainable_variables)
         variables = optimizer.variables
         if len(values) != len(variables) or any(
-            tuple(v.shape) != tuple(a.shape) for v, a in zip(variables, values)
+            tuple(v.shape) != tuple(a.shape) for v, a in zip(variables, values, strict=False)
         ):
             raise ResumeError(
                 f"The checkpoint's optimizer state ({len(values)} variables) does not fit "
                 f"the optimizer now configured ({len(variables)} variables)."
             )
-        for var, value in zip(variables, values):
+        for var, value in zip(variables, values, strict=False):
             var.assign(value)
 
 
@@ -227,7 +232,9 @@ class RunCheckpoint(keras.callbacks.Callback):
         best: the best monitor value so far (resume), or None.
     """
 
-    def __init__(self, run: RunDirectory, model, monitor: str, callbacks=(), history=None, best=None):
+    def __init__(
+        self, run: RunDirectory, model, monitor: str, callbacks=(), history=None, best=None
+    ):
         super().__init__()
         self.run = run
         self.target = model
@@ -267,7 +274,9 @@ class RunCheckpoint(keras.callbacks.Callback):
         if self._better(value):
             self.best, self.best_epoch = value, done
             save_model(self.target, self.run.file(BEST_MODEL))
-            write_json(self.run.file(BEST_JSON), {"monitor": self.monitor, "value": value, "epoch": done})
+            write_json(
+                self.run.file(BEST_JSON), {"monitor": self.monitor, "value": value, "epoch": done}
+            )
         weights_path, opt_path = self.run.checkpoint_paths(done)
         atomic_write(weights_path, self.target.save_weights, suffix=".weights.h5")
         arrays = {f"v{i}": np.asarray(v) for i, v in enumerate(self.model.optimizer.variables)}
@@ -307,7 +316,7 @@ def session_summary(sessions: list[dict], history: dict) -> list[dict]:
     for i, session in enumerate(sessions):
         first = int(session["first_epoch"])
         stop = int(sessions[i + 1]["first_epoch"]) if i + 1 < len(sessions) else math.inf
-        mine = [(e, t) for e, t in zip(epochs, times) if first <= e < stop]
+        mine = [(e, t) for e, t in zip(epochs, times, strict=False) if first <= e < stop]
         if not mine:
             continue
         seconds = sum(t for _, t in mine if t is not None and math.isfinite(t))

@@ -533,14 +533,18 @@ class ResumableCounters:
         out = {}
         for key in self._STATE:
             value = getattr(self, key, None)
-            out[key] = None if value is None else (int(value) if key in self._INT_STATE else float(value))
+            out[key] = (
+                None if value is None else (int(value) if key in self._INT_STATE else float(value))
+            )
         return out
 
     def set_state(self, state: Mapping[str, Any]) -> None:
         """Restores `get_state` output now and again at the next ``on_train_begin``."""
         missing = [k for k in self._STATE if k not in state]
         if missing:
-            raise ValueError(f"{type(self).__name__} state lacks {missing}; received {dict(state)!r}")
+            raise ValueError(
+                f"{type(self).__name__} state lacks {missing}; received {dict(state)!r}"
+            )
         self._pending_state = {k: state[k] for k in self._STATE}
         for key, value in self._pending_state.items():
             setattr(self, key, value)

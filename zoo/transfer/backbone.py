@@ -75,12 +75,18 @@ def load_backbone(
 
     data_shape = tuple(int(d) for d in data_shape)
     if len(data_shape) != 3:
-        raise ValueError(f"Backbones take images (height, width, channels); received data of shape {data_shape}.")
+        raise ValueError(
+            f"Backbones take images (height, width, channels); received data of shape {data_shape}."
+        )
     kwargs = dict(model_kwargs or {})
     if isinstance(backbone, keras.Model):
-        return _from_model(backbone, "model", getattr(backbone, "name", "model"), data_shape, preprocessing)
+        return _from_model(
+            backbone, "model", getattr(backbone, "name", "model"), data_shape, preprocessing
+        )
     if not isinstance(backbone, (str, os.PathLike)):
-        raise ValueError(f"backbone must be a name, a '.keras' path or a keras.Model; received {backbone!r}.")
+        raise ValueError(
+            f"backbone must be a name, a '.keras' path or a keras.Model; received {backbone!r}."
+        )
     name = os.fspath(backbone)
     if weights_lib.is_keras_application(name):
         info = weights_lib.keras_application_info(name)
@@ -96,7 +102,11 @@ def load_backbone(
             name, weights=w, input_shape=prep.output_shape(data_shape), pooling="avg", **kwargs
         )
         return Backbone(name, "keras", model, prep, weights=_describe(w))
-    if pretrained.is_valid_name(name) and pretrained.exists(name, root=root) and not os.path.exists(name):
+    if (
+        pretrained.is_valid_name(name)
+        and pretrained.exists(name, root=root)
+        and not os.path.exists(name)
+    ):
         if weights not in ("default", None, name):
             raise ValueError(
                 f"{name!r} is a checkpoint and brings its own weights; received weights={weights!r}."
@@ -107,7 +117,9 @@ def load_backbone(
         out = _from_model(model, "pretrained", name, data_shape, prep)
         out.manifest, out.weights = manifest, f"checkpoint {name}"
         return out
-    if name.lower().endswith((".keras", ".h5", ".hdf5", ".pkl", ".pickle", ".pt", ".pb")) or os.path.isdir(name):
+    if name.lower().endswith(
+        (".keras", ".h5", ".hdf5", ".pkl", ".pickle", ".pt", ".pb")
+    ) or os.path.isdir(name):
         from zoo.saving import load_model
 
         model = load_model(name)  # refuses everything but .keras
@@ -128,7 +140,7 @@ def load_backbone(
         manifest = pretrained.read_manifest(resolved.name, root)
         channels = (manifest.get("input_shape") or [None])[-1]
         base = _manifest_preprocessing(manifest)
-        mode = dict(mode=base.mode, scale=base.scale, offset=base.offset)
+        mode = {"mode": base.mode, "scale": base.scale, "offset": base.offset}
     if preprocessing is None:
         prep = for_model(data_shape, spec.min_input_shape, model_channels=channels)
         if mode:
@@ -194,10 +206,14 @@ def _from_model(model, kind: str, name: str, data_shape, preprocessing) -> Backb
     from zoo import weights as weights_lib
 
     if len(model.inputs) != 1:
-        raise ValueError(f"{name!r} has {len(model.inputs)} inputs; a backbone takes one image input.")
+        raise ValueError(
+            f"{name!r} has {len(model.inputs)} inputs; a backbone takes one image input."
+        )
     features = _features_of(model)
     if features is None:
-        raise ValueError(f"{name!r} has several outputs and no 'predictions' layer to cut its head at.")
+        raise ValueError(
+            f"{name!r} has several outputs and no 'predictions' layer to cut its head at."
+        )
     net = keras.Model(model.inputs, features, name=f"{model.name}_features")
     want = tuple(model.input_shape[1:])
     h, w, c = data_shape
@@ -206,7 +222,9 @@ def _from_model(model, kind: str, name: str, data_shape, preprocessing) -> Backb
     if want[0] is not None and (h < want[0] or w < want[1]):
         pad = (max(h, want[0]), max(w, want[1]))
     prep = dataclasses.replace(
-        prep, pad_to=prep.pad_to or pad, channels=prep.channels or (want[-1] if want[-1] != c else None)
+        prep,
+        pad_to=prep.pad_to or pad,
+        channels=prep.channels or (want[-1] if want[-1] != c else None),
     )
     shape = prep.output_shape(data_shape)
     if want[0] is not None and tuple(shape[:2]) != tuple(want[:2]):
@@ -236,7 +254,7 @@ def _with_input_shape(model, shape):
         new = keras.Model.from_config(config)
     except Exception:  # noqa: BLE001 - any failure means: not rebuildable
         return None
-    for old, fresh in zip(model.layers, new.layers):
+    for old, fresh in zip(model.layers, new.layers, strict=False):
         if [tuple(w.shape) for w in old.weights] != [tuple(w.shape) for w in fresh.weights]:
             return None
     return new
@@ -282,7 +300,8 @@ def attach_head(
         x = keras.layers.Flatten(name="head_pool")(x)
     if dropout:
         x = keras.layers.Dropout(dropout, name="head_dropout")(x)
-    outputs = keras.layers.Dense(num_classes, activation=classifier_activation, name="predictions")(x)
+    outputs = keras.layers.Dense(num_classes, activation=classifier_activation, name="predictions")(
+        x
+    )
     base = backbone_model.name.removesuffix("_features")
     return keras.Model(backbone_model.inputs, outputs, name=name or f"{base}_transfer")
-

@@ -76,7 +76,7 @@ def backbone_blocks(model, layer_names: Sequence[str] | None = None) -> list[tup
     closing = any(closes for _, closes in keys)
     blocks: list[list] = []
     pending: list = []
-    for layer, (key, closes) in zip(layers, keys):
+    for layer, (key, closes) in zip(layers, keys, strict=False):
         if key is None:
             if closing:
                 pending.append(layer)
@@ -136,7 +136,9 @@ def unfreeze_top(model, layer_names: Sequence[str], unfreeze) -> list[str]:
     blocks = backbone_blocks(model, layer_names)
     ordered = [layer for _, members in blocks for layer in members]
     if isinstance(unfreeze, bool) or not isinstance(unfreeze, (int, str)):
-        raise ValueError(f"unfreeze must be a block count or a layer-name prefix; received {unfreeze!r}.")
+        raise ValueError(
+            f"unfreeze must be a block count or a layer-name prefix; received {unfreeze!r}."
+        )
     if isinstance(unfreeze, str) and unfreeze.isdigit():
         unfreeze = int(unfreeze)
     if isinstance(unfreeze, int):
@@ -145,11 +147,13 @@ def unfreeze_top(model, layer_names: Sequence[str], unfreeze) -> list[str]:
                 f"unfreeze={unfreeze}: the backbone has {len(blocks)} blocks "
                 f"({_block_list(blocks)}); choose 0..{len(blocks)} or a layer-name prefix."
             )
-        chosen = [layer for _, members in blocks[len(blocks) - unfreeze:] for layer in members]
+        chosen = [layer for _, members in blocks[len(blocks) - unfreeze :] for layer in members]
     elif unfreeze == "all":
         chosen = ordered
     else:
-        start = next((i for i, layer in enumerate(ordered) if layer.name.startswith(unfreeze)), None)
+        start = next(
+            (i for i, layer in enumerate(ordered) if layer.name.startswith(unfreeze)), None
+        )
         if start is None:
             raise ValueError(
                 f"No backbone layer name starts with {unfreeze!r}; blocks: {_block_list(blocks)}."

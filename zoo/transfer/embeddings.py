@@ -48,7 +48,9 @@ class Embeddings:
 
         atomic_write(paths["features"], npy(self.features), suffix=".npy")
         atomic_write(paths["labels"], npy(self.labels), suffix=".npy")
-        text = json.dumps({"class_names": list(self.class_names), "backbone": self.backbone}, indent=2)
+        text = json.dumps(
+            {"class_names": list(self.class_names), "backbone": self.backbone}, indent=2
+        )
 
         def write_json(tmp):
             with open(tmp, "w", encoding="utf-8") as fh:
@@ -93,7 +95,9 @@ def embed(
     if isinstance(data, data_lib.DataBundle):
         bundle = data
     else:
-        bundle = data_lib.load(data, batch_size=batch_size, validation_split=0.0 if split == "train" else 0.1)
+        bundle = data_lib.load(
+            data, batch_size=batch_size, validation_split=0.0 if split == "train" else 0.1
+        )
     part = bundle.get(split)
     if part is None:
         raise ValueError(f"{bundle.source} has no {split!r} split.")
@@ -103,9 +107,13 @@ def embed(
     feats, labels = [], []
     for x, y in batches:
         for start in range(0, len(y), batch_size):
-            out = np.asarray(bb.model.predict_on_batch(bb.preprocessing(x[start:start + batch_size])))
+            out = np.asarray(
+                bb.model.predict_on_batch(bb.preprocessing(x[start : start + batch_size]))
+            )
             if out.ndim > 2:
                 out = out.reshape(out.shape[0], -1, out.shape[-1]).mean(axis=1)
             feats.append(out.astype("float32"))
         labels.append(np.asarray(y).reshape(-1).astype("int32"))
-    return Embeddings(np.concatenate(feats), np.concatenate(labels), tuple(bundle.class_names), split, bb.name)
+    return Embeddings(
+        np.concatenate(feats), np.concatenate(labels), tuple(bundle.class_names), split, bb.name
+    )

@@ -123,7 +123,9 @@ def fine_tune(
 
     config = as_config(config)
     if isinstance(freeze_epochs, bool) or not isinstance(freeze_epochs, int) or freeze_epochs < 0:
-        raise ValueError(f"freeze_epochs must be a non-negative integer; received {freeze_epochs!r}.")
+        raise ValueError(
+            f"freeze_epochs must be a non-negative integer; received {freeze_epochs!r}."
+        )
     if fine_tune_lr is None:
         fine_tune_lr = config.learning_rate / 10
     if not fine_tune_lr > 0:
@@ -139,13 +141,21 @@ def fine_tune(
         preprocessing=preprocessing, root=root,
     )  # fmt: skip
     names = [n for n in bb.layer_names]
-    activation = None if (config.from_logits or config.loss in ("svm_hinge", "hinge_cs")) else "softmax"
-    model = attach_head(bb.model, bundle.num_classes, dropout=head_dropout, classifier_activation=activation)
+    activation = (
+        None if (config.from_logits or config.loss in ("svm_hinge", "hinge_cs")) else "softmax"
+    )
+    model = attach_head(
+        bb.model, bundle.num_classes, dropout=head_dropout, classifier_activation=activation
+    )
     freeze(model, names)
 
-    dirs = [None, None] if run_dir is None else [os.path.join(os.fspath(run_dir), d) for d in PHASE_DIRS]
-    common = dict(force=force, preprocessing=bb.preprocessing, callbacks=callbacks, verbose=verbose,
-                  overwrite=overwrite)  # fmt: skip
+    dirs = (
+        [None, None]
+        if run_dir is None
+        else [os.path.join(os.fspath(run_dir), d) for d in PHASE_DIRS]
+    )
+    common = {"force": force, "preprocessing": bb.preprocessing, "callbacks": callbacks, "verbose": verbose,
+                  "overwrite": overwrite}  # fmt: skip
     do_phase2 = unfreeze not in (0, "0")
 
     phase1 = None
@@ -162,7 +172,9 @@ def fine_tune(
     if do_phase2:
         unfrozen = unfreeze_top(model, names, unfreeze)
         cfg2 = config.replace(learning_rate=fine_tune_lr)
-        phase2 = train(model, bundle, cfg2, run_dir=dirs[1], resume=_resumable(resume, dirs[1]), **common)
+        phase2 = train(
+            model, bundle, cfg2, run_dir=dirs[1], resume=_resumable(resume, dirs[1]), **common
+        )
         model = phase2.model
     final = phase2 or phase1
     history = _join_histories(phase1, phase2)
@@ -180,9 +192,9 @@ def fine_tune(
     )
     if save_as and final.status != "diverged":
         result.published = str(_publish(result, final, save_as, overwrite=overwrite, root=root,
-                                        settings=dict(freeze_epochs=freeze_epochs, unfreeze=unfreeze,
-                                                      fine_tune_lr=fine_tune_lr, linear_probe=linear_probe,
-                                                      head_dropout=head_dropout)))  # fmt: skip
+                                        settings={"freeze_epochs": freeze_epochs, "unfreeze": unfreeze,
+                                                      "fine_tune_lr": fine_tune_lr, "linear_probe": linear_probe,
+                                                      "head_dropout": head_dropout}))  # fmt: skip
     return result
 
 
@@ -238,4 +250,3 @@ def _publish(result: FineTuneResult, final, name: str, *, overwrite: bool, root,
         ],
     }
     return publish_result(final, name, overwrite=overwrite, root=root, extra=extra)
-
