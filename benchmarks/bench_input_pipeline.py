@@ -108,7 +108,7 @@ def zoo_streaming(root: pathlib.Path):
 
     def epoch():
         n = 0
-        for x, y in pool.map(ds.__getitem__, range(len(ds))):
+        for x, _y in pool.map(ds.__getitem__, range(len(ds))):
             n += len(np_augment(x, rng))
         ds.on_epoch_end()
         return n

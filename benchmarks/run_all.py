@@ -240,7 +240,7 @@ def render_train_overhead(d) -> list[str]:
 
 def render_backends(d) -> list[str]:
     rows = []
-    for model, best in d["fastest"].items():
+    for model in d["fastest"].keys():
         ranked = sorted(
             d["results"].items(), key=lambda kv: -kv[1]["models"][model]["images_per_s"]
         )
@@ -348,13 +348,12 @@ def render_flops(d) -> list[str]:
 
 def render_gpu_resnet50(d) -> list[str]:
     title = "6. GPU: ResNet-50 training, bfloat16, zoo (JAX) vs keras.applications vs torchvision"
-    if d.get("skipped"):
-        if isinstance(d["skipped"], str):
-            return _head(title, d) + [
-                f"Skipped: {d['skipped']} (the GPU figures recorded on a lent "
-                "H100 are in the hand-written GPU section below).",
-                "",
-            ]
+    if d.get("skipped") and isinstance(d["skipped"], str):
+        return _head(title, d) + [
+            f"Skipped: {d['skipped']} (the GPU figures recorded on a lent "
+            "H100 are in the hand-written GPU section below).",
+            "",
+        ]
     res = d["results"]
     ref = res.get("torch-compile", {}).get("images_per_s")
     rows = [

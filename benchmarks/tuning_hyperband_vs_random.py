@@ -65,7 +65,7 @@ def main(argv=None) -> int:
                 k: v
                 for k, v in (best.get("hyperparameters") or {}).items()
                 if not k.startswith("tuner/")
-            },  # fmt: skip
+            },
             "total_epochs": doc["total_epochs"],
             "seconds": round(time.time() - started, 1),
             "best_test_accuracy": (doc.get("best_model") or {})

@@ -157,11 +157,7 @@ def tune_cmd(name, data, tuner, spaces, space_file, max_trials, max_epochs, obje
         from tuning.search import execute
 
         os.environ.update(
-            {
-                k: v
-                for k, v in env.items()
-                if k.startswith("KERASTUNER_") or k.startswith("ZOO_TUNE")
-            }
+            {k: v for k, v in env.items() if k.startswith(("KERASTUNER_", "ZOO_TUNE"))}
         )
         with user_errors():
             execute(directory, request, hypermodel, time_budget=budget, max_attempts=max_attempts,

@@ -524,7 +524,7 @@ _NOISE = (
 
 
 def _noise(line: str) -> bool:
-    return any(n in line for n in _NOISE) or line.startswith("I0000 ") or line.startswith("W0000 ")
+    return any(n in line for n in _NOISE) or line.startswith(("I0000 ", "W0000 "))
 
 
 def _die_with_parent() -> None:

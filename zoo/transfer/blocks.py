@@ -76,7 +76,7 @@ def backbone_blocks(model, layer_names: Sequence[str] | None = None) -> list[tup
     closing = any(closes for _, closes in keys)
     blocks: list[list] = []
     pending: list = []
-    for layer, (key, closes) in zip(layers, keys, strict=False):
+    for layer, (key, _closes) in zip(layers, keys, strict=False):
         if key is None:
             if closing:
                 pending.append(layer)
