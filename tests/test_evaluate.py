@@ -220,7 +220,8 @@ def test_plot_confusion_matrix_writes_a_png(tmp_path):
 
     cm = np.array([[5, 1, 0], [2, 7, 1], [0, 0, 9]])
     path = plot_confusion_matrix(cm, ["cat", "dog", "horse"], tmp_path / "cm.png")
-    data = open(path, "rb").read()
+    with open(path, "rb") as fh:
+        data = fh.read()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
     with pytest.raises(ValueError, match="square"):
         plot_confusion_matrix(cm, ["a", "b"], tmp_path / "bad.png")

@@ -112,11 +112,12 @@ def test_pickle_and_h5_refused(tmp_path, sentinel, name):
 
 def test_pickle_disguised_as_keras_and_weights_refused(tmp_path, sentinel):
     import zoo
+    from zoo.saving import UnsafeModelError
     from zoo.weights import WeightsError, load_weights
 
     disguised = tmp_path / "model.keras"
     disguised.write_bytes(pickle.dumps(_Evil(sentinel)))
-    with pytest.raises(Exception):
+    with pytest.raises(UnsafeModelError, match="not a '.keras' archive"):
         zoo.load_model(disguised)
     evil = tmp_path / "w.pkl"
     evil.write_bytes(pickle.dumps(_Evil(sentinel)))

@@ -94,6 +94,7 @@ def _gpu_names() -> list[str]:
             capture_output=True,
             text=True,
             timeout=10,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return []
@@ -212,7 +213,6 @@ def benchmark_model(
     rss_before = peak_rss_mb()
 
     import keras
-    import numpy as np
 
     import zoo
     from zoo.info import count_macs
@@ -227,35 +227,13 @@ def benchmark_model(
     start = time.perf_counter()
     model = zoo.build_model(spec.name, **kwargs)
     build_s = time.perf_counter() - start
-    shape = tuple(int(d) for d in model.input_shape[1:])
-    classes = int(model.outputs[0].shape[-1])
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(0, 1, size=(batch_size, *shape)).astype("float32")
-    y = rng.integers(0, classes, size=(batch_size,)).astype("int32")
-
-    if mode == "train":
-        model.compile(
-            optimizer=keras.optimizers.SGD(learning_rate=0.01, momentum=0.9),
-            loss=keras.losses.SparseCategoricalCrossentropy(),
-            jit_compile=jit_compile,
-        )
-
-        def step():
-            return model.train_on_batch(x, y)
-
-    else:
-        model.compile(jit_compile=jit_compile)
-
-        def step():
-            return model.predict_on_batch(x)
-
+    step = _compiled_step(model, mode, batch_size, seed, jit_compile)
     first_step_s = None
     if warmup:
         start = time.perf_counter()
         step()
         first_step_s = time.perf_counter() - start
-    times = time_calls(step, steps=steps, warmup=max(warmup - 1, 0))
-    stats = summarize(times)
+    stats = summarize(time_calls(step, steps=steps, warmup=max(warmup - 1, 0)))
     macs = count_macs(model)
     flops_per_step = 2 * macs * batch_size * (3 if mode == "train" else 1)
     peak = peak_rss_mb()
@@ -264,7 +242,7 @@ def benchmark_model(
         "mode": mode,
         "backend": keras.backend.backend(),
         "batch_size": batch_size,
-        "input_shape": shape,
+        "input_shape": tuple(int(d) for d in model.input_shape[1:]),
         "steps": steps,
         "warmup": warmup,
         "params": int(model.count_params()),
@@ -281,6 +259,31 @@ def benchmark_model(
     }
 
 
+def _compiled_step(model, mode: str, batch_size: int, seed: int, jit_compile) -> Callable:
+    """Compiles ``model`` for ``mode`` and returns one blocking step on a seeded random batch.
+
+    ``"train"``: one SGD-with-momentum ``train_on_batch``; ``"infer"``: one
+    ``predict_on_batch``. Both return NumPy values, so the step has finished.
+    """
+    import keras
+    import numpy as np
+
+    shape = tuple(int(d) for d in model.input_shape[1:])
+    classes = int(model.outputs[0].shape[-1])
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 1, size=(batch_size, *shape)).astype("float32")
+    y = rng.integers(0, classes, size=(batch_size,)).astype("int32")
+    if mode == "train":
+        model.compile(
+            optimizer=keras.optimizers.SGD(learning_rate=0.01, momentum=0.9),
+            loss=keras.losses.SparseCategoricalCrossentropy(),
+            jit_compile=jit_compile,
+        )
+        return lambda: model.train_on_batch(x, y)
+    model.compile(jit_compile=jit_compile)
+    return lambda: model.predict_on_batch(x)
+
+
 def format_result(result: dict) -> str:
     """A short human-readable report of a `benchmark_model` result."""
     from zoo.info import human
@@ -289,19 +292,29 @@ def format_result(result: dict) -> str:
     shape = "x".join(str(d) for d in result["input_shape"])
     what = "training step" if result["mode"] == "train" else "forward pass"
     lines = [
-        f"{result['name']} {result['mode']} on {result['backend']}: batch "
-        f"{result['batch_size']}, input {shape}, {result['steps']} timed steps "
-        f"after {result['warmup']} warm-up",
+        (
+            f"{result['name']} {result['mode']} on {result['backend']}: batch "
+            f"{result['batch_size']}, input {shape}, {result['steps']} timed steps "
+            f"after {result['warmup']} warm-up"
+        ),
         f"  throughput:   {result['images_per_s']:.1f} images/s",
-        f"  step time:    median {t['median_s'] * 1e3:.1f} ms "
-        f"(min {t['min_s'] * 1e3:.1f}, max {t['max_s'] * 1e3:.1f}) per {what}",
+        (
+            f"  step time:    median {t['median_s'] * 1e3:.1f} ms "
+            f"(min {t['min_s'] * 1e3:.1f}, max {t['max_s'] * 1e3:.1f}) per {what}"
+        ),
         f"  parameters:   {result['params']:,}",
-        f"  FLOPs:        {human(result['flops_per_step'])} per step "
-        f"({human(result['macs_per_image'])} MACs per image forward); "
-        f"achieved {result['achieved_gflops']:.1f} GFLOP/s",
-        f"  first step:   {result['first_step_s'] or 0:.2f} s (tracing/compilation); "
-        f"build {result['build_s']:.2f} s",
-        f"  peak memory:  {result['peak_rss_mb']:.0f} MiB process peak RSS "
-        f"(+{result['peak_rss_delta_mb']:.0f} MiB during this run; ru_maxrss)",
+        (
+            f"  FLOPs:        {human(result['flops_per_step'])} per step "
+            f"({human(result['macs_per_image'])} MACs per image forward); "
+            f"achieved {result['achieved_gflops']:.1f} GFLOP/s"
+        ),
+        (
+            f"  first step:   {result['first_step_s'] or 0:.2f} s (tracing/compilation); "
+            f"build {result['build_s']:.2f} s"
+        ),
+        (
+            f"  peak memory:  {result['peak_rss_mb']:.0f} MiB process peak RSS "
+            f"(+{result['peak_rss_delta_mb']:.0f} MiB during this run; ru_maxrss)"
+        ),
     ]
     return "\n".join(lines)

@@ -3,12 +3,20 @@
 Model files are programs: only the ``.keras`` format is loaded, always with
 ``safe_mode=True``. Saves go to a temporary file in the same folder and are
 renamed into place, so a crash mid-save never destroys the previous file.
+
+Layering: this is the bottom of the zoo's persistence stack. It imports only the
+standard library at import time, and Keras plus `zoo.layers` (the zoo's own
+serializable layers) when a model is loaded; never `zoo.models`, `zoo.training`
+or `zoo.pretrained`, which all import it. Objects registered elsewhere (the
+training losses) are registered by importing their module before loading, or
+given as ``custom_objects``.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import zipfile
 
 REFUSED = {
     ".h5": "legacy HDF5",
@@ -29,13 +37,8 @@ class UnsafeModelError(ValueError):
 
 
 def _register_custom_objects() -> None:
-    # Importing these registers the zoo's serializable layers and losses.
-    import zoo.layers
-
-    try:
-        import zoo.training.losses  # noqa: F401
-    except ImportError:
-        pass
+    # Importing it registers the zoo's serializable layers (LRN, Maxout, ...).
+    import zoo.layers  # noqa: F401
 
 
 def check_model_path(path) -> str:
@@ -57,11 +60,25 @@ def check_model_path(path) -> str:
         raise UnsafeModelError(f"{path!r} is not a '.keras' file; only '.keras' models are loaded.")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No model file at {path!r}.")
+    if not zipfile.is_zipfile(path):
+        raise UnsafeModelError(
+            f"{path!r} is not a '.keras' archive (a '.keras' file is a zip archive); "
+            "it may be another format renamed. " + HOW_TO_CONVERT
+        )
     return path
 
 
-def load_model(path, *, compile: bool = False):
+def load_model(path, *, compile: bool = False, custom_objects=None):
     """Loads a ``.keras`` model with ``safe_mode=True``; refuses other formats.
+
+    Args:
+        path: the ``.keras`` file.
+        compile: restore the compiled state (optimizer, loss). Defaults to False.
+        custom_objects: extra ``{name: object}`` for Keras' deserialization;
+            the zoo's layers are always known.
+
+    Returns:
+        The ``keras.Model``.
 
     Raises:
         UnsafeModelError: for ``.h5``/``.hdf5``, pickles, SavedModel folders
@@ -72,7 +89,9 @@ def load_model(path, *, compile: bool = False):
 
     path = check_model_path(path)
     _register_custom_objects()
-    return keras.saving.load_model(path, compile=compile, safe_mode=True)
+    return keras.saving.load_model(
+        path, custom_objects=custom_objects, compile=compile, safe_mode=True
+    )
 
 
 def atomic_write(path, write_fn, suffix: str = "") -> None:

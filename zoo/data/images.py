@@ -77,11 +77,11 @@ def open_image(
     try:
         image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
-        raise BadImageError("not an image (Pillow cannot identify the format)")
+        raise BadImageError("not an image (Pillow cannot identify the format)") from None
     except Image.DecompressionBombError as error:
-        raise BadImageError(f"decompression bomb: {error}")
-    except Exception as error:  # noqa: BLE001 - any decoder failure is a bad file
-        raise BadImageError(f"cannot open: {type(error).__name__}: {error}")
+        raise BadImageError(f"decompression bomb: {error}") from error
+    except Exception as error:
+        raise BadImageError(f"cannot open: {type(error).__name__}: {error}") from error
     if image.format not in SUPPORTED_FORMATS:
         raise BadImageError(
             f"unsupported format {image.format!r} "
@@ -103,8 +103,8 @@ def open_image(
             image = Image.open(io.BytesIO(data))
         image.seek(0)
         image.load()  # full decode: catches truncated files
-    except Exception as error:  # noqa: BLE001
-        raise BadImageError(f"corrupt or truncated: {type(error).__name__}: {error}")
+    except Exception as error:
+        raise BadImageError(f"corrupt or truncated: {type(error).__name__}: {error}") from error
     return image
 
 
@@ -147,8 +147,8 @@ def to_array(
             height, width = (int(v) for v in image_size)
             if image.size != (width, height):
                 image = image.resize((width, height), Image.Resampling.BILINEAR)
-    except Exception as error:  # noqa: BLE001
-        raise BadImageError(f"cannot convert mode {image.mode!r}: {error}")
+    except Exception as error:
+        raise BadImageError(f"cannot convert mode {image.mode!r}: {error}") from error
     array = np.asarray(image, dtype=np.uint8)
     if array.ndim == 2:
         array = array[:, :, None]
@@ -173,7 +173,7 @@ def _read(path) -> bytes:
         with open(os.fspath(path), "rb") as handle:
             return handle.read()
     except OSError as error:
-        raise BadImageError(f"cannot read: {error.strerror or error}")
+        raise BadImageError(f"cannot read: {error.strerror or error}") from error
 
 
 def _normalize_mode(image):

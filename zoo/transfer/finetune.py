@@ -224,7 +224,7 @@ def _join_histories(phase1, phase2) -> dict:
             column.extend(list(values)[:n] + [None] * (n - len(values)))
         out["epoch"].extend(range(offset + 1, offset + n + 1))
         out["phase"].extend([number] * n)
-        for key, column in out.items():
+        for column in out.values():
             column.extend([None] * (len(out["epoch"]) - len(column)))
         offset += n
     return out
