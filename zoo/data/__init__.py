@@ -41,12 +41,12 @@ _EXPORTS = {
     "BadImageError": "images",
     "DEFAULT_MAX_PIXELS": "images",
     "decode_image": "images",
-    "DataError": "screen",
-    "ImageRecord": "screen",
-    "ScreenReport": "screen",
-    "SkippedFile": "screen",
+    "DataError": "screen_report",
+    "ImageRecord": "screen_report",
+    "ScreenReport": "screen_report",
+    "SkippedFile": "screen_report",
     "screen_folder": "screen",
-    "DataBundle": "sources",
+    "DataBundle": "bundle",
     "DEFAULT_MAX_IN_MEMORY_BYTES": "sources",
     "load": "sources",
     "load_sample_arrays": "sample",
@@ -55,16 +55,12 @@ _EXPORTS = {
 }
 
 if TYPE_CHECKING:
+    from zoo.data.bundle import DataBundle
     from zoo.data.images import DEFAULT_MAX_PIXELS, BadImageError, decode_image
     from zoo.data.sample import load_sample_arrays, sample_path, write_sample_folder
-    from zoo.data.screen import (
-        DataError,
-        ImageRecord,
-        ScreenReport,
-        SkippedFile,
-        screen_folder,
-    )
-    from zoo.data.sources import DEFAULT_MAX_IN_MEMORY_BYTES, DataBundle, load
+    from zoo.data.screen import screen_folder
+    from zoo.data.screen_report import DataError, ImageRecord, ScreenReport, SkippedFile
+    from zoo.data.sources import DEFAULT_MAX_IN_MEMORY_BYTES, load
 
 
 def __getattr__(name: str):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.data.screen import DataError
+from zoo.data.screen_report import DataError
 
 __all__ = ["check_pair", "read_npz", "transform_images"]
 

@@ -19,9 +19,7 @@ they are listed in the report as skipped.
 
 from __future__ import annotations
 
-import collections
 import concurrent.futures
-import dataclasses
 import hashlib
 import os
 from pathlib import Path
@@ -32,6 +30,7 @@ from zoo.data.images import (
     BadImageError,
     open_image,
 )
+from zoo.data.screen_report import DataError, ImageRecord, ScreenReport, SkippedFile
 
 __all__ = [
     "SPLIT_NAMES",
@@ -51,166 +50,6 @@ SPLIT_NAMES = {
     "validation": "val",
     "test": "test",
 }
-
-
-_SHOWN_SKIPS = 50  # skipped files listed by str(report)
-_MODE_NAMES = {
-    "1": "1-bit",
-    "LA": "gray+alpha",
-    "I": "32-bit int",
-    "I;16": "16-bit",
-    "I;16B": "16-bit",
-    "I;16L": "16-bit",
-    "F": "float",
-    "P": "palette",
-    "PA": "palette+alpha",
-}
-
-
-class DataError(ValueError):
-    """Data that cannot be used, with the reason; ``report`` when screened."""
-
-    def __init__(self, message: str, report: ScreenReport | None = None):
-        super().__init__(message)
-        self.report = report
-
-
-@dataclasses.dataclass(frozen=True)
-class ImageRecord:
-    """One usable image found by screening.
-
-    Attributes:
-        path: path relative to the screened root, with ``/`` separators.
-        label: class index (into ``ScreenReport.class_names``).
-        split: ``"train"``, ``"val"`` or ``"test"``; None for ``root/<class>``.
-        width: width in pixels.
-        height: height in pixels.
-        mode: Pillow mode as stored (``"L"``, ``"RGB"``, ``"CMYK"``, ...).
-        format: Pillow format (``"PNG"``, ``"JPEG"``, ...).
-        nbytes: file size in bytes.
-        sha256: hex digest of the file's bytes.
-    """
-
-    path: str
-    label: int
-    split: str | None
-    width: int
-    height: int
-    mode: str
-    format: str
-    nbytes: int
-    sha256: str
-
-
-@dataclasses.dataclass(frozen=True)
-class SkippedFile:
-    """A file (or folder, ending in ``/``) left out, and why."""
-
-    path: str
-    reason: str
-
-
-@dataclasses.dataclass(frozen=True)
-class ScreenReport:
-    """What `screen_folder` found; ``str(report)`` is a readable summary.
-
-    Attributes:
-        root: the screened folder (absolute).
-        class_names: class folder names, sorted; index = label.
-        images: the usable images, sorted by (split, class, path).
-        skipped: files and folders left out, with reasons.
-        splits: split names found (``root/<split>/<class>`` layout), or ``()``
-            for the ``root/<class>`` layout.
-        decoded: whether every image was fully decoded (False means only
-            headers were checked).
-    """
-
-    root: str
-    class_names: tuple[str, ...]
-    images: tuple[ImageRecord, ...]
-    skipped: tuple[SkippedFile, ...]
-    splits: tuple[str, ...] = ()
-    decoded: bool = True
-
-    @property
-    def num_images(self) -> int:
-        return len(self.images)
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
-    @property
-    def counts(self) -> dict[str, int]:
-        """Usable images per class name, all splits together."""
-        counter = collections.Counter(record.label for record in self.images)
-        return {name: counter[i] for i, name in enumerate(self.class_names)}
-
-    @property
-    def counts_by_split(self) -> dict[str | None, dict[str, int]]:
-        """``{split: {class name: count}}``; the key is None for root/<class>."""
-        result = {}
-        for split in self.splits or (None,):
-            counter = collections.Counter(r.label for r in self.files(split))
-            result[split] = {n: counter[i] for i, n in enumerate(self.class_names)}
-        return result
-
-    @property
-    def converted_modes(self) -> dict[str, int]:
-        """Images per stored mode other than ``L``/``RGB`` (converted on load)."""
-        counter = collections.Counter(r.mode for r in self.images if r.mode not in ("L", "RGB"))
-        return dict(sorted(counter.items()))
-
-    @property
-    def image_sizes(self) -> dict[tuple[int, int], int]:
-        """Images per ``(height, width)``, most common first."""
-        counter = collections.Counter((r.height, r.width) for r in self.images)
-        return dict(counter.most_common())
-
-    @property
-    def content_hash(self) -> str:
-        """sha256 over every usable file's split, path, label and content."""
-        digest = hashlib.sha256()
-        for r in self.images:
-            digest.update(f"{r.split}\0{r.path}\0{r.label}\0{r.sha256}\n".encode())
-        return digest.hexdigest()
-
-    def files(self, split: str | None = None) -> list[ImageRecord]:
-        """The usable images of one split (None: the ``root/<class>`` layout)."""
-        return [record for record in self.images if record.split == split]
-
-    def __str__(self) -> str:
-        layout = "root/<split>/<class>/" if self.splits else "root/<class>/"
-        check = "decoded" if self.decoded else "headers checked"
-        headline = (
-            f"Screened {self.root} ({layout}, {check}): {self.num_images} usable "
-            f"images in {self.num_classes} classes, {len(self.skipped)} skipped"
-        )
-        lines = [headline]
-        by_split = self.counts_by_split
-        columns = [s if s is not None else "images" for s in by_split]
-        width = max([len("class")] + [len(n) for n in self.class_names])
-        lines.append("  " + "class".ljust(width) + "".join(f"{c:>8}" for c in columns))
-        for name in self.class_names:
-            cells = "".join(f"{by_split[s][name]:>8}" for s in by_split)
-            lines.append("  " + name.ljust(width) + cells)
-        if self.converted_modes:
-            modes = ", ".join(
-                f"{_MODE_NAMES.get(m, m)} ({n})" for m, n in self.converted_modes.items()
-            )
-            lines.append(f"  modes converted on load (to L or RGB): {modes}")
-        sizes = list(self.image_sizes.items())
-        if sizes:
-            shown = ", ".join(f"{h}x{w} ({n})" for (h, w), n in sizes[:3])
-            more = f", ... {len(sizes) - 3} more" if len(sizes) > 3 else ""
-            lines.append(f"  sizes (HxW): {shown}{more}")
-        if self.skipped:
-            lines.append(f"Skipped {len(self.skipped)}:")
-            lines.extend(f"  {s.path}: {s.reason}" for s in self.skipped[:_SHOWN_SKIPS])
-            if len(self.skipped) > _SHOWN_SKIPS:
-                hidden = len(self.skipped) - _SHOWN_SKIPS
-                lines.append(f"  ... and {hidden} more (report.skipped lists them all)")
-        return "\n".join(lines)
 
 
 def detect_layout(root: str | os.PathLike) -> dict[str | None, Path]:

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
+from zoo.constants import DEFAULT_SEED
 from zoo.data.images import DEFAULT_MAX_PIXELS, BadImageError, decode_image
-from zoo.data.screen import DataError
+from zoo.data.screen_report import DataError
 
 __all__ = ["ImageFileDataset"]
 
@@ -35,7 +36,7 @@ class ImageFileDataset(keras.utils.PyDataset):
         channels: 1 or 3.
         batch_size: images per batch. Defaults to 32.
         shuffle: reshuffle the order at every epoch end. Defaults to False.
-        seed: seed of the shuffling. Defaults to 1337.
+        seed: seed of the shuffling. Defaults to ``DEFAULT_SEED`` (1337).
         max_pixels: pixel cap checked from each header before decoding.
         workers: Keras' ``PyDataset`` workers (threads unless
             ``use_multiprocessing``). Defaults to 1.
@@ -52,7 +53,7 @@ class ImageFileDataset(keras.utils.PyDataset):
         channels: int,
         batch_size: int = 32,
         shuffle: bool = False,
-        seed: int = 1337,
+        seed: int = DEFAULT_SEED,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         workers: int = 1,
         use_multiprocessing: bool = False,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.data.screen import DataError
+from zoo.data.screen_report import DataError
 
 __all__ = ["read_tfds"]
 
