@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from zoo.constants import json_ready
+
 
 def plot_confusion_matrix(
     cm,
@@ -84,10 +86,8 @@ def plot_confusion_matrix(
 
 
 def report_to_json(report: dict) -> dict:
-    """The `evaluate` report with NumPy values made JSON-ready."""
-    out = dict(report)
-    out["confusion_matrix"] = np.asarray(report["confusion_matrix"]).tolist()
-    return out
+    """The `evaluate` report with NumPy values made JSON-ready (`zoo.constants.json_ready`)."""
+    return json_ready(report)
 
 
 def format_report(report: dict) -> str:

@@ -1,0 +1,174 @@
+"""Publishing a model as a checkpoint of the saved-models folder, atomically.
+
+A checkpoint is whole or absent: `publish` writes ``model.keras`` and
+``manifest.json`` into a temporary folder inside the saved-models folder and
+renames it into place. The manifest holds the sha256 of every file, the
+versions it was made with, and what a user of the model needs: the registry
+name, input shape, preprocessing, class names in index order, metrics and
+training config.
+
+Layering: imports `zoo.saved_models`, `zoo.saving` and `zoo.constants`; Keras and
+NumPy only inside `publish`. Training (`zoo.training`) calls it, never the
+other way round.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from zoo.constants import json_ready
+from zoo.saved_models import (
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST,
+    MODEL_FILE,
+    PretrainedError,
+    check_name,
+    saved_models_root,
+    sha256_file,
+)
+from zoo.saving import save_model
+
+__all__ = ["publish"]
+
+_RESERVED = ("format", "format_version", "name", "files", "created")
+_TMP_PREFIX = ".tmp-publish-"
+
+
+def _versions() -> dict:
+    import platform
+    import sys
+
+    import keras
+    import numpy as np
+
+    import zoo
+
+    out = {
+        "keras_zoo": zoo.__version__,
+        "keras": keras.__version__,
+        "backend": keras.backend.backend(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+    }
+    if "tensorflow" in sys.modules:
+        out["tensorflow"] = getattr(sys.modules["tensorflow"], "__version__", "?")
+    return out
+
+
+def _fsync_dir(path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def publish(
+    model,
+    name: str,
+    manifest_fields: Mapping[str, Any] | None = None,
+    *,
+    overwrite: bool = False,
+    root=None,
+) -> Path:
+    """Publishes ``model`` as checkpoint ``name``, atomically.
+
+    Writes ``model.keras`` and ``manifest.json`` into a temporary folder in
+    the saved-models folder and renames it into place: the checkpoint is
+    whole or absent, whatever moment the process dies.
+
+    Args:
+        model: the ``keras.Model``.
+        name: checkpoint name (letters, digits, ``.``, ``_``, ``-``).
+        manifest_fields: JSON-ready facts to record, e.g. ``architecture``
+            (registry name), ``model_kwargs``, ``preprocessing`` (a dict or a
+            ``Preprocessing``), ``class_names`` (index order), ``metrics``,
+            ``config`` (a ``TrainConfig`` or its dict), ``data``.
+        overwrite: replace an existing checkpoint. Defaults to False.
+        root: saved-models folder (see `saved_models_root`).
+
+    Returns:
+        The checkpoint folder.
+
+    Raises:
+        PretrainedError: an invalid name, an existing one without
+            ``overwrite``, or fields that cannot be written as JSON or use a
+            reserved key.
+    """
+    check_name(name)
+    fields = _checked_fields(manifest_fields)
+    folder = saved_models_root(root)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    if (target.exists() or target.is_symlink()) and not overwrite:
+        raise PretrainedError(
+            f"Checkpoint {name!r} already exists in {folder}; pass overwrite=True "
+            f"(--overwrite) to replace it."
+        )
+    tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=folder))
+    old = None
+    try:
+        _write_checkpoint(tmp, model, name, fields)
+        if target.exists() or target.is_symlink():
+            old = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX + "old-", dir=folder))
+            os.rmdir(old)
+            os.rename(target, old)
+        os.rename(tmp, target)
+        _fsync_dir(folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and old.exists() and not target.exists():
+            os.rename(old, target)  # put the previous checkpoint back
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def _checked_fields(manifest_fields: Mapping[str, Any] | None) -> dict:
+    """``manifest_fields`` as plain JSON; `PretrainedError` for reserved keys or non-JSON values."""
+    fields = dict(manifest_fields or {})
+    reserved = sorted(set(fields) & set(_RESERVED))
+    if reserved:
+        raise PretrainedError(f"manifest_fields may not set {reserved}; the zoo writes those.")
+    try:
+        return json_ready(fields)
+    except (TypeError, ValueError) as err:
+        raise PretrainedError(f"manifest_fields cannot be written as JSON: {err}") from None
+
+
+def _write_checkpoint(folder: Path, model, name: str, fields: dict) -> None:
+    """Writes ``model.keras`` and its ``manifest.json`` into ``folder``, fsynced."""
+    save_model(model, folder / MODEL_FILE)
+    input_shape = [None if d is None else int(d) for d in model.input_shape[1:]]
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "name": name,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "model_name": model.name,
+        "input_shape": input_shape,
+        "params": int(model.count_params()),
+        **fields,
+        "versions": {**_versions(), **dict(fields.get("versions") or {})},
+        "files": {MODEL_FILE: sha256_file(folder / MODEL_FILE)},
+    }
+    with open(folder / MANIFEST, "w", encoding="utf-8") as fh:
+        json.dump(manifest, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    _fsync_dir(folder)

@@ -1,0 +1,199 @@
+"""The saved-models folder: checkpoint names, manifests, hashes, verified loading.
+
+A checkpoint is ``<root>/<name>/model.keras`` + ``manifest.json``; the manifest
+lists the sha256 of every file. `load_pretrained` checks every hash before
+loading, and loads only ``.keras`` with ``safe_mode=True``.
+
+The saved-models folder is ``root`` when given, else ``$ZOO_SAVED_MODELS``,
+else ``saved_models/`` next to the ``zoo`` package (the repository's own).
+
+Layering: imports `zoo.saving` only (standard library at import time); it knows
+nothing of models or training. `zoo.publishing` and `zoo.exporting` build on it,
+and `zoo.pretrained` re-exports all three.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+
+from zoo.saving import load_model
+
+__all__ = [
+    "ENV_ROOT",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "MANIFEST",
+    "MODEL_FILE",
+    "ChecksumError",
+    "PretrainedError",
+    "check_name",
+    "checkpoint_folder",
+    "exists",
+    "is_valid_name",
+    "list_pretrained",
+    "load_pretrained",
+    "model_path",
+    "read_manifest",
+    "saved_models_root",
+    "sha256_file",
+    "verify",
+]
+
+MANIFEST = "manifest.json"
+MODEL_FILE = "model.keras"
+FORMAT = "keras-zoo-checkpoint"
+FORMAT_VERSION = 1
+ENV_ROOT = "ZOO_SAVED_MODELS"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+class PretrainedError(ValueError):
+    """A checkpoint that is unknown, malformed, or cannot be written."""
+
+
+class ChecksumError(PretrainedError):
+    """A checkpoint file whose sha256 differs from its manifest."""
+
+
+def saved_models_root(root=None) -> Path:
+    """The saved-models folder: ``root``, else ``$ZOO_SAVED_MODELS``, else the repository's."""
+    if root is not None:
+        return Path(os.fspath(root)).expanduser().resolve()
+    env = os.environ.get(ENV_ROOT)
+    if env:
+        return Path(env).expanduser().resolve()
+    return Path(__file__).resolve().parent.parent / "saved_models"
+
+
+def is_valid_name(name) -> bool:
+    """Whether ``name`` is a plain checkpoint name (no path, no ``..``, not hidden)."""
+    return isinstance(name, str) and bool(_NAME.fullmatch(name)) and ".." not in name
+
+
+def check_name(name) -> str:
+    """Returns ``name`` if it is a valid checkpoint name; raises ``PretrainedError`` otherwise."""
+    if not is_valid_name(name):
+        raise PretrainedError(
+            f"Invalid checkpoint name {name!r}: use letters, digits, '.', '_' and '-' "
+            f"(starting with a letter or digit, no '..', no '/'), e.g. 'lenet5-mnist'."
+        )
+    return name
+
+
+def list_pretrained(root=None) -> list[str]:
+    """Names of the checkpoints in the saved-models folder, sorted."""
+    folder = saved_models_root(root)
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p.name
+        for p in folder.iterdir()
+        if is_valid_name(p.name) and p.is_dir() and not p.is_symlink() and (p / MANIFEST).is_file()
+    )
+
+
+def exists(name: str, root=None) -> bool:
+    """Whether a checkpoint called ``name`` exists (a valid name with a manifest)."""
+    return is_valid_name(name) and name in list_pretrained(root)
+
+
+def checkpoint_folder(name: str, root=None) -> Path:
+    """The folder of checkpoint ``name``; `PretrainedError` (with close names) when absent."""
+    check_name(name)
+    folder = saved_models_root(root) / name
+    if not (folder / MANIFEST).is_file() or folder.is_symlink():
+        names = list_pretrained(root)
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise PretrainedError(
+            f"No checkpoint {name!r} in {saved_models_root(root)}.{hint} Available: "
+            f"{', '.join(names) if names else 'none'} (set ${ENV_ROOT} to use another folder)."
+        )
+    return folder
+
+
+def model_path(name: str, root=None) -> str:
+    """The path of a checkpoint's ``model.keras`` (not verified; see `load_pretrained`)."""
+    return str(checkpoint_folder(name, root) / MODEL_FILE)
+
+
+def read_manifest(name: str, root=None) -> dict:
+    """The checkpoint's manifest as a dict.
+
+    Raises:
+        PretrainedError: unknown name or a manifest that is not a JSON object
+            with a ``files`` mapping.
+    """
+    path = checkpoint_folder(name, root) / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise PretrainedError(f"{path} is not valid JSON: {err}") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        raise PretrainedError(f"{path} has no 'files' mapping of file name -> sha256.")
+    return manifest
+
+
+def sha256_file(path) -> str:
+    """The hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify(name: str, root=None) -> dict:
+    """Checks the sha256 of every file the manifest lists; returns the manifest.
+
+    Raises:
+        ChecksumError: a listed file is missing, outside the checkpoint
+            folder, or its hash differs.
+        PretrainedError: the manifest is malformed or omits ``model.keras``.
+    """
+    folder = checkpoint_folder(name, root)
+    manifest = read_manifest(name, root)
+    files = manifest["files"]
+    if MODEL_FILE not in files:
+        raise PretrainedError(f"The manifest of {name!r} does not list {MODEL_FILE}.")
+    real_folder = os.path.realpath(folder)
+    for rel, expected in files.items():
+        if not isinstance(rel, str) or not isinstance(expected, str):
+            raise PretrainedError(f"The manifest of {name!r} lists a malformed entry {rel!r}.")
+        path = os.path.realpath(os.path.join(folder, rel))
+        if os.path.isabs(rel) or os.path.commonpath([real_folder, path]) != real_folder:
+            raise ChecksumError(f"The manifest of {name!r} lists {rel!r}, outside its folder.")
+        if not os.path.isfile(path):
+            raise ChecksumError(f"Checkpoint {name!r} is incomplete: {rel} is missing.")
+        actual = sha256_file(path)
+        if actual != expected.lower():
+            raise ChecksumError(
+                f"Checkpoint {name!r}: {rel} does not match its manifest (sha256 {actual[:16]}... "
+                f"instead of {expected[:16]}...); the file is corrupt or was modified. "
+                f"Re-publish or re-download it."
+            )
+    return manifest
+
+
+def load_pretrained(name: str, root=None, *, compile: bool = False):
+    """Loads a checkpoint after verifying the sha256 of every file in its manifest.
+
+    Args:
+        name: checkpoint name, e.g. ``"lenet5-mnist"`` (see `list_pretrained`).
+        root: saved-models folder (see `saved_models_root`).
+        compile: compile the model as saved. Defaults to False.
+
+    Returns:
+        The ``keras.Model`` (loaded with ``safe_mode=True``).
+
+    Raises:
+        PretrainedError: unknown name or malformed manifest.
+        ChecksumError: a file that does not match its hash.
+    """
+    verify(name, root)
+    return load_model(model_path(name, root), compile=compile)
