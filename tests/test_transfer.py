@@ -248,9 +248,10 @@ def test_embed_and_cli(folder, saved, tmp_path, monkeypatch):
 
 
 def test_onnx_export_names_missing_package(saved, tmp_path, monkeypatch):
+    import zoo.exporting
     import zoo.pretrained as P
 
-    monkeypatch.setattr(P, "_module_available", lambda name: name != "tf2onnx")
+    monkeypatch.setattr(zoo.exporting, "_module_available", lambda name: name != "tf2onnx")
     import keras
 
     if keras.backend.backend() != "tensorflow":

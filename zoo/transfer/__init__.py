@@ -33,13 +33,17 @@ Submodules (everything below is re-exported here):
   `PHASE_DIRS`;
 - `zoo.transfer.embeddings`: `embed`, `Embeddings`.
 
-None of them imports Keras at import time.
+None of them imports Keras at import time. Layering: transfer builds on
+`zoo.training` (one training path), `zoo.pretrained`, `zoo.weights` and
+`zoo.saving`; none of those imports transfer.
 
 Example:
 
 ```python
+from zoo.training import TrainConfig
+
 result = zoo.fine_tune("MobileNetV2", "flowers/", freeze_epochs=5,
-                       unfreeze=2, config=zoo.TrainConfig(epochs=10),
+                       unfreeze=2, config=TrainConfig(epochs=10),
                        run_dir="runs/flowers", save_as="mobilenetv2-flowers")
 ```
 """

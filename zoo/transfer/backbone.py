@@ -8,6 +8,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from zoo.saving import load_model
 from zoo.training.preprocess import Preprocessing
 from zoo.transfer.blocks import HEAD_LAYERS
 
@@ -89,50 +90,76 @@ def load_backbone(
         )
     name = os.fspath(backbone)
     if weights_lib.is_keras_application(name):
-        info = weights_lib.keras_application_info(name)
-        w = "imagenet" if weights == "default" else weights
-        h, wd, c = data_shape
-        small = h < info.min_size or wd < info.min_size
-        prep = preprocessing or Preprocessing(
-            mode=info.preprocessing,
-            pad_to=(max(h, info.min_size), max(wd, info.min_size)) if small else None,
-            channels=3 if c != 3 else None,
-        )
-        model = weights_lib.build_keras_application(
-            name, weights=w, input_shape=prep.output_shape(data_shape), pooling="avg", **kwargs
-        )
-        return Backbone(name, "keras", model, prep, weights=_describe(w))
+        return _from_keras_application(name, data_shape, weights, preprocessing, kwargs)
     if (
         pretrained.is_valid_name(name)
         and pretrained.exists(name, root=root)
         and not os.path.exists(name)
     ):
-        if weights not in ("default", None, name):
-            raise ValueError(
-                f"{name!r} is a checkpoint and brings its own weights; received weights={weights!r}."
-            )
-        manifest = pretrained.verify(name, root)
-        model = pretrained.load_pretrained(name, root)
-        prep = preprocessing or _manifest_preprocessing(manifest)
-        out = _from_model(model, "pretrained", name, data_shape, prep)
-        out.manifest, out.weights = manifest, f"checkpoint {name}"
-        return out
-    if name.lower().endswith(
-        (".keras", ".h5", ".hdf5", ".pkl", ".pickle", ".pt", ".pb")
-    ) or os.path.isdir(name):
-        from zoo.saving import load_model
+        return _from_checkpoint(name, data_shape, weights, preprocessing, root)
+    if name.lower().endswith(_MODEL_FILE_SUFFIXES) or os.path.isdir(name):
+        return _from_file(name, data_shape, preprocessing)
+    return _from_zoo(name, data_shape, weights, preprocessing, kwargs, root)
 
-        model = load_model(name)  # refuses everything but .keras
-        prep = preprocessing or _sidecar_preprocessing(name)
-        out = _from_model(model, "file", name, data_shape, prep)
-        out.weights = name
-        return out
+
+#: Suffixes that make a backbone name a model file (all but .keras are refused by
+#: `zoo.saving.load_model` with a message saying how to convert).
+_MODEL_FILE_SUFFIXES = (".keras", ".h5", ".hdf5", ".pkl", ".pickle", ".pt", ".pb")
+
+
+def _from_keras_application(name, data_shape, weights, preprocessing, kwargs) -> Backbone:
+    """A ``keras.applications`` model (ImageNet weights by default), inputs padded to its minimum."""
+    from zoo import weights as weights_lib
+
+    info = weights_lib.keras_application_info(name)
+    w = "imagenet" if weights == "default" else weights
+    h, wd, c = data_shape
+    small = h < info.min_size or wd < info.min_size
+    prep = preprocessing or Preprocessing(
+        mode=info.preprocessing,
+        pad_to=(max(h, info.min_size), max(wd, info.min_size)) if small else None,
+        channels=3 if c != 3 else None,
+    )
+    model = weights_lib.build_keras_application(
+        name, weights=w, input_shape=prep.output_shape(data_shape), pooling="avg", **kwargs
+    )
+    return Backbone(name, "keras", model, prep, weights=_describe(w))
+
+
+def _from_checkpoint(name, data_shape, weights, preprocessing, root) -> Backbone:
+    """A shipped/published checkpoint (hashes verified), cut below its ``predictions`` layer."""
+    from zoo import pretrained
+
+    if weights not in ("default", None, name):
+        raise ValueError(
+            f"{name!r} is a checkpoint and brings its own weights; received weights={weights!r}."
+        )
+    manifest = pretrained.verify(name, root)
+    model = pretrained.load_pretrained(name, root)
+    prep = preprocessing or _manifest_preprocessing(manifest)
+    out = _from_model(model, "pretrained", name, data_shape, prep)
+    out.manifest, out.weights = manifest, f"checkpoint {name}"
+    return out
+
+
+def _from_file(name, data_shape, preprocessing) -> Backbone:
+    """A ``.keras`` file (safe mode), with the preprocessing recorded next to it."""
+    model = load_model(name)  # refuses everything but .keras
+    prep = preprocessing or _sidecar_preprocessing(name)
+    out = _from_model(model, "file", name, data_shape, prep)
+    out.weights = name
+    return out
+
+
+def _from_zoo(name, data_shape, weights, preprocessing, kwargs, root) -> Backbone:
+    """A registered zoo architecture without its top (random weights by default)."""
     import zoo
+    from zoo import pretrained
+    from zoo import weights as weights_lib
+    from zoo.training.preprocess import for_model
 
     spec = zoo.get_spec(name)  # UnknownModelError with suggestions
     w = None if weights == "default" else weights
-    from zoo.training.preprocess import for_model
-
     channels = None
     resolved = weights_lib.resolve(w, root=root)
     mode = {}
@@ -193,11 +220,23 @@ def _features_of(model):
     except ValueError:
         return model.outputs[0] if len(model.outputs) == 1 else None
     x = head.input
-    producer = x._keras_history.operation if hasattr(x, "_keras_history") else None
+    producer = _producer(model, x)
     while isinstance(producer, keras.layers.Dropout):
         x = producer.input
-        producer = x._keras_history.operation
+        producer = _producer(model, x)
     return x
+
+
+def _producer(model, tensor):
+    """The layer of ``model`` whose output is ``tensor``, or None (public ``layer.output``)."""
+    for layer in model.layers:
+        try:
+            output = layer.output
+        except (AttributeError, ValueError):  # a layer never called, or called several times
+            continue
+        if output is tensor:
+            return layer
+    return None
 
 
 def _from_model(model, kind: str, name: str, data_shape, preprocessing) -> Backbone:

@@ -119,9 +119,71 @@ def fine_tune(
     Raises:
         ValueError: bad arguments, data, backbone or weights.
     """
-    from zoo.training.fit import as_config, load_data, train
+    from zoo.training.fit import as_config, load_data
 
     config = as_config(config)
+    freeze_epochs, fine_tune_lr, head_dropout, unfreeze = _checked_schedule(
+        config, freeze_epochs, fine_tune_lr, unfreeze, head_dropout, linear_probe
+    )
+    bundle = load_data(data, config)
+    bb = load_backbone(
+        backbone, bundle.input_shape, weights=weights, model_kwargs=model_kwargs,
+        preprocessing=preprocessing, root=root,
+    )  # fmt: skip
+    model = _transfer_model(bb, bundle.num_classes, config, head_dropout)
+    common = {"force": force, "preprocessing": bb.preprocessing, "callbacks": callbacks, "verbose": verbose,
+                  "overwrite": overwrite}  # fmt: skip
+    phase1, phase2, unfrozen = _run_phases(
+        model, bundle, config, list(bb.layer_names), run_dir, resume=resume, common=common,
+        freeze_epochs=freeze_epochs, unfreeze=unfreeze, fine_tune_lr=fine_tune_lr,
+    )  # fmt: skip
+    final = phase2 or phase1
+    result = FineTuneResult(
+        model=final.model,
+        history=_join_histories(phase1, phase2),
+        metrics=dict(final.metrics),
+        run_dir=None if run_dir is None else os.path.abspath(os.fspath(run_dir)),
+        class_names=tuple(bundle.class_names),
+        preprocessing=bb.preprocessing,
+        backbone=bb,
+        phase1=phase1,
+        phase2=phase2,
+        unfrozen=unfrozen,
+    )
+    if save_as and final.status != "diverged":
+        settings = {"freeze_epochs": freeze_epochs, "unfreeze": unfreeze, "fine_tune_lr": fine_tune_lr,
+                    "linear_probe": linear_probe, "head_dropout": head_dropout}  # fmt: skip
+        published = _publish(
+            result, final, save_as, overwrite=overwrite, root=root, settings=settings
+        )
+        result.published = str(published)
+    return result
+
+
+def _transfer_model(bb: Backbone, num_classes: int, config, head_dropout: float):
+    """The backbone with a new classifier head, the backbone's layers frozen.
+
+    The head outputs logits when the config's loss wants them (``from_logits``
+    or a hinge loss), else softmax probabilities.
+    """
+    logits = config.from_logits or config.loss in ("svm_hinge", "hinge_cs")
+    model = attach_head(
+        bb.model,
+        num_classes,
+        dropout=head_dropout,
+        classifier_activation=None if logits else "softmax",
+    )
+    freeze(model, list(bb.layer_names))
+    return model
+
+
+def _checked_schedule(config, freeze_epochs, fine_tune_lr, unfreeze, head_dropout, linear_probe):
+    """Validates the phases' settings; returns ``(freeze_epochs, fine_tune_lr, head_dropout,
+    unfreeze)`` with the defaults and the linear-probe overrides applied.
+
+    Raises:
+        ValueError: a negative ``freeze_epochs``, ``fine_tune_lr <= 0``, or nothing to train.
+    """
     if isinstance(freeze_epochs, bool) or not isinstance(freeze_epochs, int) or freeze_epochs < 0:
         raise ValueError(
             f"freeze_epochs must be a non-negative integer; received {freeze_epochs!r}."
@@ -135,29 +197,25 @@ def fine_tune(
         freeze_epochs = config.epochs
     if freeze_epochs < 1 and unfreeze in (0, "0"):
         raise ValueError("Nothing to train: freeze_epochs=0 and unfreeze=0.")
-    bundle = load_data(data, config)
-    bb = load_backbone(
-        backbone, bundle.input_shape, weights=weights, model_kwargs=model_kwargs,
-        preprocessing=preprocessing, root=root,
-    )  # fmt: skip
-    names = [n for n in bb.layer_names]
-    activation = (
-        None if (config.from_logits or config.loss in ("svm_hinge", "hinge_cs")) else "softmax"
-    )
-    model = attach_head(
-        bb.model, bundle.num_classes, dropout=head_dropout, classifier_activation=activation
-    )
-    freeze(model, names)
+    return freeze_epochs, fine_tune_lr, head_dropout, unfreeze
 
-    dirs = (
-        [None, None]
-        if run_dir is None
-        else [os.path.join(os.fspath(run_dir), d) for d in PHASE_DIRS]
-    )
-    common = {"force": force, "preprocessing": bb.preprocessing, "callbacks": callbacks, "verbose": verbose,
-                  "overwrite": overwrite}  # fmt: skip
+
+def _run_phases(
+    model, bundle, config, names, run_dir, *, resume, common, freeze_epochs, unfreeze, fine_tune_lr
+):
+    """Phase 1 (head on the frozen backbone), then phase 2 (top blocks unfrozen).
+
+    Phase 2 is skipped when ``unfreeze`` is 0 or phase 1 diverged; the test split
+    is evaluated by the last phase that runs.
+
+    Returns:
+        ``(phase1, phase2, unfrozen)``: the phases' `TrainResult` (or None) and
+        the layers phase 2 trained.
+    """
+    from zoo.training.fit import train
+
+    dirs = [None if run_dir is None else os.path.join(os.fspath(run_dir), d) for d in PHASE_DIRS]
     do_phase2 = unfreeze not in (0, "0")
-
     phase1 = None
     if freeze_epochs >= 1:
         cfg1 = config.replace(epochs=freeze_epochs, warmup_epochs=0)
@@ -175,27 +233,7 @@ def fine_tune(
         phase2 = train(
             model, bundle, cfg2, run_dir=dirs[1], resume=_resumable(resume, dirs[1]), **common
         )
-        model = phase2.model
-    final = phase2 or phase1
-    history = _join_histories(phase1, phase2)
-    result = FineTuneResult(
-        model=model,
-        history=history,
-        metrics=dict(final.metrics),
-        run_dir=None if run_dir is None else os.path.abspath(os.fspath(run_dir)),
-        class_names=tuple(bundle.class_names),
-        preprocessing=bb.preprocessing,
-        backbone=bb,
-        phase1=phase1,
-        phase2=phase2,
-        unfrozen=unfrozen,
-    )
-    if save_as and final.status != "diverged":
-        result.published = str(_publish(result, final, save_as, overwrite=overwrite, root=root,
-                                        settings={"freeze_epochs": freeze_epochs, "unfreeze": unfreeze,
-                                                      "fine_tune_lr": fine_tune_lr, "linear_probe": linear_probe,
-                                                      "head_dropout": head_dropout}))  # fmt: skip
-    return result
+    return phase1, phase2, unfrozen
 
 
 def linear_probe(backbone, data, **kwargs) -> FineTuneResult:
