@@ -92,3 +92,47 @@ def test_a_modified_checkpoint_is_refused(name, tmp_path):
         fh.write(bytes([byte[0] ^ 0xFF]))
     with pytest.raises(ChecksumError, match="does not match its manifest"):
         zoo.load_pretrained(name, root=tmp_path)
+
+
+CHECKPOINT_MODULES = ("saving", "saved_models", "publishing", "exporting", "pretrained")
+
+
+def test_checkpoint_modules_stand_below_models_and_training():
+    """Layering: saving and the checkpoint modules never import a model or training module.
+
+    Every import statement counts, function-local ones included (they are the hidden
+    cycles this guards against); importing the modules pulls in no Keras either.
+    """
+    import ast
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    below = ("zoo.models", "zoo.training", "zoo.transfer", "zoo.evaluate", "zoo.weights", "cli")
+    offenders = []
+    for name in CHECKPOINT_MODULES:
+        with open(os.path.join(root, "zoo", f"{name}.py"), encoding="utf-8") as fh:
+            tree = ast.parse(fh.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                modules = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            else:
+                continue
+            offenders += [
+                f"zoo/{name}.py:{node.lineno} {m}"
+                for m in modules
+                if m in below or m.startswith(tuple(f"{b}." for b in below))
+            ]
+    assert not offenders, offenders
+    code = (
+        "import sys, zoo.saving, zoo.pretrained; print(sorted(m for m in sys.modules "
+        "if m.split('.')[0] in ('keras', 'tensorflow', 'jax', 'numpy') "
+        "or m.startswith(('zoo.models', 'zoo.training'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]", out.stdout
