@@ -15,7 +15,9 @@ Memory is the process's peak resident set size (``resource.getrusage``
 cannot see. The delta is how much the peak grew while the model was built and
 run; it is a lower bound when the process had peaked higher before.
 
-This module imports no Keras at import time.
+This module imports no Keras at import time. Layering: it builds models through
+`zoo.build_model` and counts them with `zoo.info`; it imports nothing of
+`zoo.training` (training reads `machine_info` from here).
 
 Example:
 

@@ -40,6 +40,10 @@ The package's modules:
 
 Import from the package itself (``from zoo.evaluate import evaluate``); the
 modules are an implementation detail.
+
+Layering: evaluate builds on `zoo.pretrained`, `zoo.saving`, `zoo.data` and the
+training side's `TrainConfig`/`Preprocessing`/data preparation (so a model is
+evaluated exactly as it was trained); nothing below imports evaluate.
 """
 
 from __future__ import annotations
