@@ -75,7 +75,9 @@ def load_model(path, *, compile: bool = False, custom_objects=None):
         path: the ``.keras`` file.
         compile: restore the compiled state (optimizer, loss). Defaults to False.
         custom_objects: extra ``{name: object}`` for Keras' deserialization;
-            the zoo's layers are always known.
+            the zoo's layers are always known. With ``compile=True``, a model
+            compiled with a zoo loss needs ``zoo.training.losses`` imported
+            first (``zoo.load_model`` is the entry point that does it).
 
     Returns:
         The ``keras.Model``.
@@ -84,14 +86,25 @@ def load_model(path, *, compile: bool = False, custom_objects=None):
         UnsafeModelError: for ``.h5``/``.hdf5``, pickles, SavedModel folders
             and anything not ``.keras``.
         FileNotFoundError: when the file does not exist.
+        TypeError: ``compile=True`` on a model whose loss or metric is not
+            registered (the message names the module to import).
     """
     import keras
 
     path = check_model_path(path)
     _register_custom_objects()
-    return keras.saving.load_model(
-        path, custom_objects=custom_objects, compile=compile, safe_mode=True
-    )
+    try:
+        return keras.saving.load_model(
+            path, custom_objects=custom_objects, compile=compile, safe_mode=True
+        )
+    except TypeError as error:
+        if compile and "zoo>" in str(error):
+            raise TypeError(
+                f"{path!r} was compiled with a zoo loss or metric that is not registered; "
+                "import zoo.training.losses before loading it with compile=True (or load "
+                f"with compile=False). Keras said: {error}"
+            ) from error
+        raise
 
 
 def atomic_write(path, write_fn, suffix: str = "") -> None:
