@@ -3,7 +3,7 @@
 Used by `zoo.data.load` when the decoded data would not fit under
 ``max_in_memory_bytes``. It decodes with Pillow into NumPy, so it works on
 every Keras backend, TensorFlow not needed. Importing this module imports
-Keras; `zoo.data.sources` imports it only when streaming is needed.
+Keras; `zoo.data.folders` imports it only when streaming is needed.
 """
 
 from __future__ import annotations
