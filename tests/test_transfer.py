@@ -259,3 +259,24 @@ def test_onnx_export_names_missing_package(saved, tmp_path, monkeypatch):
     with pytest.raises(P.ExportError, match="pip install tf2onnx"):
         P.export_model("lenet5-bn-test", tmp_path / "m.onnx", format="onnx", root=saved)
     assert not os.path.exists(tmp_path / "m.onnx")
+
+
+def test_backbone_is_cut_below_the_dropout_before_predictions(tmp_path):
+    """A classifier's features are the input of ``predictions``, Dropout layers skipped,
+    in the model as built and as reloaded from ``.keras``."""
+    import keras
+
+    import zoo.transfer as T
+    from zoo.saving import load_model, save_model
+
+    inputs = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(4, 3, name="conv")(inputs)
+    x = keras.layers.GlobalAveragePooling2D(name="features")(x)
+    x = keras.layers.Dropout(0.5, name="drop1")(keras.layers.Dropout(0.1, name="drop0")(x))
+    model = keras.Model(inputs, keras.layers.Dense(3, name="predictions")(x))
+    save_model(model, tmp_path / "clf.keras")
+    for net in (model, load_model(tmp_path / "clf.keras")):
+        bb = T.load_backbone(net, (8, 8, 1))
+        assert bb.model.output_shape == (None, 4)
+        assert bb.layer_names[-1] == "features"
+        assert not {"drop0", "drop1", "predictions"} & set(bb.layer_names)
