@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cli import params
-from cli.aliases import ZooCommand, alias_option
+from cli.aliases import ZooCommand
 from cli.params import user_errors
 
 
@@ -32,10 +32,6 @@ from cli.params import user_errors
 )
 @params.num_classes_option(help="Classes of the head.")
 @params.jit_compile_option()
-@alias_option("--jit", of="jit_compile", use_instead="--jit-compile true", flag_value="true",
-              is_flag=True)  # fmt: skip
-@alias_option("--no-jit", of="jit_compile", use_instead="--jit-compile false", flag_value="false",
-              is_flag=True)  # fmt: skip
 @params.json_option()
 def bench_cmd(
     name, batch_size, input_shape, mode, steps, warmup, num_classes, jit_compile, as_json

@@ -7,7 +7,7 @@ import os
 import click
 
 from cli import params
-from cli.aliases import ZooCommand, alias_option
+from cli.aliases import ZooCommand
 from cli.params import user_errors
 
 DEFAULT_DATA = "mnist-sample"
@@ -25,7 +25,7 @@ def _default_plot_path(trained, split: str) -> str:
     return name
 
 
-@click.command("evaluate")
+@click.command("evaluate", cls=ZooCommand)
 @click.argument("model_or_run")
 @params.data_option(default=DEFAULT_DATA)
 @click.option(
@@ -93,7 +93,7 @@ def evaluate_cmd(model_or_run, data, split, cm_path, no_plot, json_path, batch_s
         click.echo(f"Report saved to {json_path}")
 
 
-@click.command("predict")
+@click.command("predict", cls=ZooCommand)
 @click.argument("model")
 @click.argument("images", nargs=-1, required=True)
 @click.option("-k", "--top-k", type=click.IntRange(min=1), default=3, show_default=True,
@@ -119,7 +119,7 @@ def predict_cmd(model, images, top_k, as_json):
         click.echo(f"{image}: {shown}")
 
 
-@click.command("lr-find")
+@click.command("lr-find", cls=ZooCommand)
 @click.argument("name")
 @params.data_option(default=DEFAULT_DATA)
 @click.option("--steps", type=click.IntRange(min=2), default=200, show_default=True,
@@ -179,7 +179,6 @@ def lr_find_cmd(
     help="PNG to write (default: curves.png in the run directory for one run, "
     "compare_METRIC.png here for several).",
 )  # fmt: skip
-@alias_option("--out", of="output", use_instead="--output", type=click.Path(dir_okay=False))
 @click.option("--metric", default=None,
               help="With several runs: the history column compared [default: test_accuracy "
               "when every run tracked the test split, else val_accuracy].")  # fmt: skip

@@ -195,11 +195,12 @@ def run_dir_option(
     return click.option("--run-dir", type=click.Path(file_okay=False), help=help)
 
 
-def resume_option(what: str = "run", where: str = "--run-dir"):
+def resume_option(what: str = "run"):
     """``--resume RUN_DIR``: continue the ``what`` kept in RUN_DIR (after a kill).
 
     A bare ``--resume`` (the old flag form of finetune and tune) still works
-    and continues the one in ``where``; `resolve_resume` sorts this out.
+    and continues the one in the command's directory option; `resolve_resume`
+    sorts this out.
     """
     return click.option(
         "--resume", metavar="RUN_DIR", is_flag=False, flag_value=RESUME_IN_RUN_DIR, default=None,
@@ -272,8 +273,12 @@ def overwrite_saved_option():
 
 
 def output_option(help: str, required: bool = True, **attrs):
-    """``-o/--output``: the file or folder a command writes."""
-    return click.option("-o", "--output", required=required, help=help, **attrs)
+    """``-o/--output``: the file or folder a command writes (``--out``, plot's old
+    spelling, a hidden alias)."""
+    return _stack(
+        click.option("-o", "--output", required=required, help=help, **attrs),
+        alias_option("--out", of="output", use_instead="--output", type=attrs.get("type")),
+    )
 
 
 def check_save_as(save_as: str | None, overwrite_saved: bool) -> None:
@@ -309,9 +314,26 @@ def json_option(to_file: bool = False):
 
 def jit_compile_option(help: str = "XLA compilation: true, false or auto (Keras' choice for "
                        "the backend).", **attrs):  # fmt: skip
-    """``--jit-compile auto|true|false`` (see `jit_compile_value`)."""
+    """``--jit-compile auto|true|false`` (see `jit_compile_value`); the old ``--jit`` /
+    ``--no-jit`` of ``zoo bench`` are hidden aliases."""
     choice = click.Choice(["auto", "true", "false"])
-    return click.option("--jit-compile", "jit_compile", type=choice, help=help, **attrs)
+    return _stack(
+        click.option("--jit-compile", "jit_compile", type=choice, help=help, **attrs),
+        alias_option(
+            "--jit",
+            of="jit_compile",
+            use_instead="--jit-compile true",
+            flag_value="true",
+            is_flag=True,
+        ),
+        alias_option(
+            "--no-jit",
+            of="jit_compile",
+            use_instead="--jit-compile false",
+            flag_value="false",
+            is_flag=True,
+        ),
+    )
 
 
 def jit_compile_value(value: str | None):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cli import params
+from cli.aliases import ZooCommand
 from cli.params import model_kwargs, user_errors
 
 
@@ -18,7 +19,7 @@ def _params(n) -> str:
     return f"{n / 1e6:.2f}M" if n >= 1e5 else f"{n:,}"
 
 
-@click.command("models")
+@click.command("models", cls=ZooCommand)
 @click.argument("pattern", required=False)
 @click.option("--family", help="Only this family (e.g. vgg, resnet, resnet_cifar).")
 @click.option("--aliases", is_flag=True, help="Also list aliases.")
@@ -77,7 +78,7 @@ def _list_pretrained(pattern) -> None:
     _table(rows)
 
 
-@click.command("info")
+@click.command("info", cls=ZooCommand)
 @click.argument("name")
 @params.input_shape_option()
 @params.num_classes_option()
@@ -106,7 +107,7 @@ def info_cmd(name, input_shape, num_classes, model_arg, summary):
         model.summary(print_fn=lambda line, **_: click.echo(line))
 
 
-@click.command("build")
+@click.command("build", cls=ZooCommand)
 @click.argument("name")
 @params.output_option(help="Output .keras file.", type=click.Path(dir_okay=False))
 @params.input_shape_option()

@@ -140,7 +140,7 @@ def _print_result(result) -> None:
         click.echo(f"Published to {result.published}")
 
 
-@click.command("embed")
+@click.command("embed", cls=ZooCommand)
 @click.argument("model")
 @click.argument("data")
 @params.output_option(
@@ -181,7 +181,7 @@ def embed_cmd(model, data, output, split, weights, batch_size, alpha):
             )
 
 
-@click.command("export")
+@click.command("export", cls=ZooCommand)
 @click.argument("model")
 @params.output_option(
     help="Output path (a folder for savedmodel, a file for onnx/tflite).", type=click.Path()

@@ -101,7 +101,7 @@ def _open_search(name, directory, resuming, overwrite_run, env, settings: dict):
               help="Trainings per trial from fresh weights; metrics are averaged.")  # fmt: skip
 @params.config_option(help="Base TrainConfig (.yaml/.json) that the space overrides.")
 @click.option("-d", "--directory", help="Search folder [default: tune-NAME].")
-@params.resume_option(what="search", where="--directory")
+@params.resume_option(what="search")
 @params.overwrite_run_option(what="search", where="--directory")
 @alias_option("--overwrite", of="overwrite_run", use_instead="--overwrite-run", is_flag=True)
 @params.save_as_option(what="the best model")
@@ -177,7 +177,7 @@ def tune_cmd(name, directory, resume, overwrite_run, save_as, overwrite_saved, m
         raise click.exceptions.Exit(rc)
 
 
-@click.command("tune-report")
+@click.command("tune-report", cls=ZooCommand)
 @click.argument("directory", type=click.Path(exists=True, file_okay=False))
 @click.option("--plots/--no-plots", default=True, help="Rewrite the PNG plots.")
 @params.json_option()
