@@ -99,7 +99,7 @@ def num_classes_option(help: str = "Number of classes (the builder's num_classes
 MODEL_ARG_HELP = (
     "Builder argument KEY=VALUE, repeatable; VALUE is JSON or a string (e.g. dropout=0.3, "
     "kernel_l2=1e-4, hidden_units=[256,128]). kernel_l2 is the builder's own L2 kernel "
-    "penalty (formerly weight_decay); see `zoo info NAME` for the family's arguments."
+    "penalty (formerly weight_decay)."
 )
 
 
@@ -195,17 +195,18 @@ def run_dir_option(
     return click.option("--run-dir", type=click.Path(file_okay=False), help=help)
 
 
-def resume_option(what: str = "run"):
+def resume_option(what: str = "run", force: bool = True):
     """``--resume RUN_DIR``: continue the ``what`` kept in RUN_DIR (after a kill).
 
     A bare ``--resume`` (the old flag form of finetune and tune) still works
     and continues the one in the command's directory option; `resolve_resume`
-    sorts this out.
+    sorts this out. ``force``: the command has ``--force`` to resume anyway.
     """
+    unless = " unless --force" if force else ""
     return click.option(
         "--resume", metavar="RUN_DIR", is_flag=False, flag_value=RESUME_IN_RUN_DIR, default=None,
         help=f"Continue the {what} kept in RUN_DIR (after a kill); same arguments as the first "
-        f"time unless --force.",
+        f"time{unless}.",
     )  # fmt: skip
 
 

@@ -101,7 +101,7 @@ def _open_search(name, directory, resuming, overwrite_run, env, settings: dict):
               help="Trainings per trial from fresh weights; metrics are averaged.")  # fmt: skip
 @params.config_option(help="Base TrainConfig (.yaml/.json) that the space overrides.")
 @click.option("-d", "--directory", help="Search folder [default: tune-NAME].")
-@params.resume_option(what="search")
+@params.resume_option(what="search", force=False)
 @params.overwrite_run_option(what="search", where="--directory")
 @alias_option("--overwrite", of="overwrite_run", use_instead="--overwrite-run", is_flag=True)
 @params.save_as_option(what="the best model")
