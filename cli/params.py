@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Callable
 
 import click
 
@@ -21,6 +22,8 @@ DATA_HELP = (
     "Image folder, .npz file, tfds:NAME, 'mnist-sample' or 'cifar10-sample' "
     "(the shipped MNIST / CIFAR-10 samples)."
 )
+#: What the option factories return: a decorator adding options to a click command.
+Decorator = Callable[[Callable], Callable]
 #: Value of a bare ``--resume`` (the old flag form): the run in ``--run-dir``.
 RESUME_IN_RUN_DIR = "\0resume-in-run-dir"
 
@@ -66,7 +69,7 @@ def model_kwargs(input_shape=None, num_classes=None, **extra) -> dict:
     return kwargs
 
 
-def _stack(*decorators):
+def _stack(*decorators) -> Decorator:
     """One decorator applying ``decorators`` (the first ends up first in ``--help``)."""
 
     def apply(fn):
@@ -80,18 +83,20 @@ def _stack(*decorators):
 # --- data and model -------------------------------------------------------------------
 
 
-def data_option(default: str | None = None, required: bool = False, help: str = DATA_HELP):
+def data_option(
+    default: str | None = None, required: bool = False, help: str = DATA_HELP
+) -> Decorator:
     """``--data``: what to train or evaluate on."""
     suffix = f" [default: {default}]" if default else ""
     return click.option("--data", default=default, required=required, help=help + suffix)
 
 
-def input_shape_option(help: str = "Model input shape H,W,C (default: the paper's)."):
+def input_shape_option(help: str = "Model input shape H,W,C (default: the paper's).") -> Decorator:
     """``--input-shape H,W,C``: the builder's ``input_shape``."""
     return click.option("--input-shape", type=SHAPE, help=help)
 
 
-def num_classes_option(help: str = "Number of classes (the builder's num_classes)."):
+def num_classes_option(help: str = "Number of classes (the builder's num_classes).") -> Decorator:
     """``--num-classes``: the builder's ``num_classes``."""
     return click.option("--num-classes", type=click.IntRange(min=1), help=help)
 
@@ -103,7 +108,7 @@ MODEL_ARG_HELP = (
 )
 
 
-def model_arg_option():
+def model_arg_option() -> Decorator:
     """``--model-arg KEY=VALUE`` (repeatable): builder arguments; see `parse_model_args`."""
     return click.option("--model-arg", multiple=True, metavar="KEY=VALUE", help=MODEL_ARG_HELP)
 
@@ -126,13 +131,15 @@ def parse_model_args(pairs) -> dict:
     return kwargs
 
 
-def weights_option(help: str = "'default' (the backbone's pretrained weights), 'none', "
-                   "'imagenet', a file or a checkpoint name."):  # fmt: skip
+WEIGHTS_HELP = "'default' (the backbone's pretrained weights), 'none', 'imagenet', a file or a checkpoint name."
+
+
+def weights_option(help: str = WEIGHTS_HELP) -> Decorator:
     """``--weights``: which weights a backbone starts from."""
     return click.option("--weights", default="default", show_default=True, help=help)
 
 
-def alpha_option():
+def alpha_option() -> Decorator:
     """``--alpha``: width multiplier of MobileNet backbones."""
     return click.option("--alpha", type=float, help="Width multiplier of MobileNet backbones.")
 
@@ -140,25 +147,29 @@ def alpha_option():
 # --- training settings (TrainConfig fields) ---------------------------------------------
 
 
-def config_option(help: str = "TrainConfig as JSON/YAML; the flags given override it."):
+def config_option(
+    help: str = "TrainConfig as JSON/YAML; the flags given override it.",
+) -> Decorator:
     """``--config FILE``: a base TrainConfig."""
     return click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
                         help=help)  # fmt: skip
 
 
-def epochs_option(help: str = "Epochs (TrainConfig.epochs).", **attrs):
+def epochs_option(help: str = "Epochs (TrainConfig.epochs).", **attrs) -> Decorator:
     """``--epochs``: TrainConfig.epochs."""
     attrs.setdefault("type", click.IntRange(min=1))
     return click.option("--epochs", help=help, **attrs)
 
 
-def batch_size_option(help: str = "Batch size (TrainConfig.batch_size).", **attrs):
+def batch_size_option(help: str = "Batch size (TrainConfig.batch_size).", **attrs) -> Decorator:
     """``-b/--batch-size``: images per step."""
     attrs.setdefault("type", click.IntRange(min=1))
     return click.option("-b", "--batch-size", help=help, **attrs)
 
 
-def learning_rate_option(help: str = "Learning rate (TrainConfig.learning_rate).", **attrs):
+def learning_rate_option(
+    help: str = "Learning rate (TrainConfig.learning_rate).", **attrs
+) -> Decorator:
     """``--learning-rate`` (old spelling ``--lr`` kept as a hidden alias)."""
     attrs.setdefault("type", float)
     return _stack(
@@ -167,20 +178,22 @@ def learning_rate_option(help: str = "Learning rate (TrainConfig.learning_rate).
     )
 
 
-def optimizer_option(help: str = "Optimizer (TrainConfig.optimizer).", **attrs):
+def optimizer_option(help: str = "Optimizer (TrainConfig.optimizer).", **attrs) -> Decorator:
     """``--optimizer``: one of `zoo.constants.OPTIMIZERS`."""
     choice = click.Choice(OPTIMIZERS, case_sensitive=False)
     return click.option("--optimizer", type=choice, help=help, **attrs)
 
 
-def seed_option(help: str = "Random seed of splits, shuffles and initialization "
-                "(TrainConfig.seed).", **attrs):  # fmt: skip
+SEED_HELP = "Random seed of splits, shuffles and initialization (TrainConfig.seed)."
+
+
+def seed_option(help: str = SEED_HELP, **attrs) -> Decorator:
     """``--seed``."""
     attrs.setdefault("type", int)
     return click.option("--seed", help=help, **attrs)
 
 
-def quiet_option():
+def quiet_option() -> Decorator:
     """``--quiet``: no per-epoch progress."""
     return click.option("--quiet", is_flag=True, help="No per-epoch progress.")
 
@@ -190,12 +203,12 @@ def quiet_option():
 
 def run_dir_option(
     help: str = "Run directory: checkpoints, history, logs; what --resume continues.",
-):
+) -> Decorator:
     """``--run-dir``: where a run keeps its files."""
     return click.option("--run-dir", type=click.Path(file_okay=False), help=help)
 
 
-def resume_option(what: str = "run", force: bool = True):
+def resume_option(what: str = "run", force: bool = True) -> Decorator:
     """``--resume RUN_DIR``: continue the ``what`` kept in RUN_DIR (after a kill).
 
     A bare ``--resume`` (the old flag form of finetune and tune) still works
@@ -243,14 +256,14 @@ def resolve_resume(
     return resume, True
 
 
-def force_option():
+def force_option() -> Decorator:
     """``--force``: resume even though something changed since the run started."""
     return click.option(
         "--force", is_flag=True, help="Resume even if the model, optimizer, config or data changed."
     )
 
 
-def overwrite_run_option(what: str = "run", where: str = "--run-dir"):
+def overwrite_run_option(what: str = "run", where: str = "--run-dir") -> Decorator:
     """``--overwrite-run``: start over where a ``what`` already is, replacing it."""
     return click.option(
         "--overwrite-run", is_flag=True,
@@ -259,12 +272,12 @@ def overwrite_run_option(what: str = "run", where: str = "--run-dir"):
     )  # fmt: skip
 
 
-def save_as_option(what: str = "the final model"):
+def save_as_option(what: str = "the final model") -> Decorator:
     """``--save-as NAME``: publish to ``saved_models/NAME``."""
     return click.option("--save-as", metavar="NAME", help=f"Publish {what} to saved_models/NAME.")
 
 
-def overwrite_saved_option():
+def overwrite_saved_option() -> Decorator:
     """``--overwrite-saved``: let ``--save-as`` replace an existing ``saved_models/NAME``."""
     return click.option(
         "--overwrite-saved",
@@ -273,7 +286,7 @@ def overwrite_saved_option():
     )
 
 
-def output_option(help: str, required: bool = True, **attrs):
+def output_option(help: str, required: bool = True, **attrs) -> Decorator:
     """``-o/--output``: the file or folder a command writes (``--out``, plot's old
     spelling, a hidden alias)."""
     return _stack(
@@ -301,7 +314,7 @@ def check_save_as(save_as: str | None, overwrite_saved: bool) -> None:
         )
 
 
-def json_option(to_file: bool = False):
+def json_option(to_file: bool = False) -> Decorator:
     """``--json``: print the result as JSON (with ``to_file``: ``--json FILE`` writes it there,
     a bare ``--json`` or ``--json -`` prints it)."""
     if not to_file:
@@ -313,8 +326,10 @@ def json_option(to_file: bool = False):
     )  # fmt: skip
 
 
-def jit_compile_option(help: str = "XLA compilation: true, false or auto (Keras' choice for "
-                       "the backend).", **attrs):  # fmt: skip
+JIT_HELP = "XLA compilation: true, false or auto (Keras' choice for the backend)."
+
+
+def jit_compile_option(help: str = JIT_HELP, **attrs) -> Decorator:
     """``--jit-compile auto|true|false`` (see `jit_compile_value`); the old ``--jit`` /
     ``--no-jit`` of ``zoo bench`` are hidden aliases."""
     choice = click.Choice(["auto", "true", "false"])
