@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import click
 
-from cli.params import SHAPE, user_errors
+from cli import params
+from cli.aliases import ZooCommand
+from cli.params import user_errors
 
 
-@click.command("bench")
+@click.command("bench", cls=ZooCommand)
 @click.argument("name")
-@click.option(
-    "-b",
-    "--batch-size",
-    type=click.IntRange(min=1),
-    default=8,
-    show_default=True,
-    help="Images per step.",
-)
-@click.option("--input-shape", type=SHAPE, help="Input shape H,W,C (default: the model's).")
+@params.batch_size_option(help="Images per step.", default=8, show_default=True)
+@params.input_shape_option(help="Input shape H,W,C (default: the model's).")
 @click.option(
     "--mode",
     type=click.Choice(["train", "infer"]),
@@ -35,15 +30,12 @@ from cli.params import SHAPE, user_errors
     show_default=True,
     help="Untimed steps first (tracing and compilation).",
 )
-@click.option("--num-classes", type=click.IntRange(min=1), help="Classes of the head.")
-@click.option(
-    "--jit/--no-jit",
-    "jit",
-    default=None,
-    help="Force XLA compilation on or off (default: Keras' choice for the backend).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def bench_cmd(name, batch_size, input_shape, mode, steps, warmup, num_classes, jit, as_json):
+@params.num_classes_option(help="Classes of the head.")
+@params.jit_compile_option()
+@params.json_option()
+def bench_cmd(
+    name, batch_size, input_shape, mode, steps, warmup, num_classes, jit_compile, as_json
+):
     """Benchmark NAME on random data: images/s, step time, FLOPs, peak memory.
 
     Runs in the backend chosen by KERAS_BACKEND (default tensorflow). Memory
@@ -62,7 +54,7 @@ def bench_cmd(name, batch_size, input_shape, mode, steps, warmup, num_classes, j
             steps=steps,
             warmup=warmup,
             num_classes=num_classes,
-            jit_compile="auto" if jit is None else jit,
+            jit_compile=params.jit_compile_value(jit_compile),
         )
     if as_json:
         click.echo(json.dumps(result, indent=2))

@@ -6,9 +6,10 @@ import os
 
 import click
 
+from cli import params
+from cli.aliases import ZooCommand
 from cli.params import user_errors
 
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", "adam", "adamw")
 DEFAULT_DATA = "mnist-sample"
 
 
@@ -24,14 +25,9 @@ def _default_plot_path(trained, split: str) -> str:
     return name
 
 
-@click.command("evaluate")
+@click.command("evaluate", cls=ZooCommand)
 @click.argument("model_or_run")
-@click.option(
-    "--data",
-    default=DEFAULT_DATA,
-    show_default=True,
-    help="Image folder, .npz file, tfds:NAME, mnist-sample or cifar10-sample.",
-)
+@params.data_option(default=DEFAULT_DATA)
 @click.option(
     "--split",
     type=click.Choice(["test", "val", "train"]),
@@ -47,13 +43,8 @@ def _default_plot_path(trained, split: str) -> str:
     "to the model file).",
 )
 @click.option("--no-plot", is_flag=True, help="Do not save the confusion matrix.")
-@click.option(
-    "--json",
-    "json_path",
-    type=click.Path(dir_okay=False, allow_dash=True),
-    help="Also write the full report as JSON to this file ('-' for stdout).",
-)
-@click.option("-b", "--batch-size", type=click.IntRange(min=1), help="Prediction batch size.")
+@params.json_option(to_file=True)
+@params.batch_size_option(help="Prediction batch size.")
 def evaluate_cmd(model_or_run, data, split, cm_path, no_plot, json_path, batch_size):
     """Evaluate MODEL_OR_RUN (run directory, .keras file or published name) on a data split.
 
@@ -102,12 +93,12 @@ def evaluate_cmd(model_or_run, data, split, cm_path, no_plot, json_path, batch_s
         click.echo(f"Report saved to {json_path}")
 
 
-@click.command("predict")
+@click.command("predict", cls=ZooCommand)
 @click.argument("model")
 @click.argument("images", nargs=-1, required=True)
 @click.option("-k", "--top-k", type=click.IntRange(min=1), default=3, show_default=True,
               help="Classes shown per image.")  # fmt: skip
-@click.option("--json", "as_json", is_flag=True, help="Print the predictions as JSON.")
+@params.json_option()
 def predict_cmd(model, images, top_k, as_json):
     """Classify IMAGE files with MODEL (run directory, .keras file or published name)."""
     import json
@@ -128,14 +119,9 @@ def predict_cmd(model, images, top_k, as_json):
         click.echo(f"{image}: {shown}")
 
 
-@click.command("lr-find")
+@click.command("lr-find", cls=ZooCommand)
 @click.argument("name")
-@click.option(
-    "--data",
-    default=DEFAULT_DATA,
-    show_default=True,
-    help="Image folder, .npz file, tfds:NAME, mnist-sample or cifar10-sample.",
-)
+@params.data_option(default=DEFAULT_DATA)
 @click.option("--steps", type=click.IntRange(min=2), default=200, show_default=True,
               help="Batches in the sweep.")  # fmt: skip
 @click.option("--min-lr", type=click.FloatRange(min=0, min_open=True), default=1e-7,
@@ -144,13 +130,10 @@ def predict_cmd(model, images, top_k, as_json):
               show_default=True, help="Last learning rate.")  # fmt: skip
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
               help="Where to save the curve PNG (default: lr_find_NAME.png here).")  # fmt: skip
-@click.option("-b", "--batch-size", type=click.IntRange(min=1),
-              help="Batch size (default: the config's, 32).")  # fmt: skip
-@click.option("--optimizer", type=click.Choice(OPTIMIZERS),
-              help="Optimizer (default: the config's, adam).")  # fmt: skip
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
-              help="A TrainConfig JSON/YAML file (loss, regularization, ...).")  # fmt: skip
-@click.option("--seed", type=int, help="Random seed.")
+@params.batch_size_option(help="Batch size (default: the config's, 32).")
+@params.optimizer_option(help="Optimizer (default: the config's, adam).")
+@params.config_option(help="A TrainConfig JSON/YAML file (loss, regularization, ...).")
+@params.seed_option()
 def lr_find_cmd(
     name, data, steps, min_lr, max_lr, plot_path, batch_size, optimizer, config_path, seed
 ):
@@ -189,15 +172,17 @@ def lr_find_cmd(
     click.echo(f"Curve saved to {path}")
 
 
-@click.command("plot")
+@click.command("plot", cls=ZooCommand)
 @click.argument("runs", nargs=-1, required=True)
-@click.option("-o", "--out", type=click.Path(dir_okay=False),
-              help="PNG to write (default: curves.png in the run directory for one run, "
-              "compare_METRIC.png here for several).")  # fmt: skip
+@params.output_option(
+    required=False, type=click.Path(dir_okay=False),
+    help="PNG to write (default: curves.png in the run directory for one run, "
+    "compare_METRIC.png here for several).",
+)  # fmt: skip
 @click.option("--metric", default=None,
               help="With several runs: the history column compared [default: test_accuracy "
               "when every run tracked the test split, else val_accuracy].")  # fmt: skip
-def plot_cmd(runs, out, metric):
+def plot_cmd(runs, output, metric):
     """Draw training curves of RUNS (run directories or history.csv files).
 
     One run: loss and accuracy per epoch (train, val and test curves, the
@@ -217,12 +202,12 @@ def plot_cmd(runs, out, metric):
             folder = run if os.path.isdir(run) else os.path.dirname(run)
             path = plot_history(
                 run,
-                out or os.path.join(folder, "curves.png"),
+                output or os.path.join(folder, "curves.png"),
                 title=os.path.basename(os.path.normpath(folder or ".")),
             )
         else:
             if metric is None:
                 tracked = all("test_accuracy" in load_history(run) for run in runs)
                 metric = "test_accuracy" if tracked else "val_accuracy"
-            path = compare_runs(list(runs), out or f"compare_{metric}.png", metric=metric)
+            path = compare_runs(list(runs), output or f"compare_{metric}.png", metric=metric)
     click.echo(f"Curves saved to {path}")

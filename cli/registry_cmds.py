@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
-from cli.params import SHAPE, model_kwargs, user_errors
+from cli import params
+from cli.aliases import ZooCommand
+from cli.params import model_kwargs, user_errors
 
 
 def _shape(shape) -> str:
@@ -17,7 +19,7 @@ def _params(n) -> str:
     return f"{n / 1e6:.2f}M" if n >= 1e5 else f"{n:,}"
 
 
-@click.command("models")
+@click.command("models", cls=ZooCommand)
 @click.argument("pattern", required=False)
 @click.option("--family", help="Only this family (e.g. vgg, resnet, resnet_cifar).")
 @click.option("--aliases", is_flag=True, help="Also list aliases.")
@@ -76,18 +78,20 @@ def _list_pretrained(pattern) -> None:
     _table(rows)
 
 
-@click.command("info")
+@click.command("info", cls=ZooCommand)
 @click.argument("name")
-@click.option("--input-shape", type=SHAPE, help="Input shape H,W,C (default: the paper's).")
-@click.option("--num-classes", type=click.IntRange(min=1), help="Number of classes.")
+@params.input_shape_option()
+@params.num_classes_option()
+@params.model_arg_option()
 @click.option("--summary/--no-summary", default=True, help="Print the layer summary.")
-def info_cmd(name, input_shape, num_classes, summary):
+def info_cmd(name, input_shape, num_classes, model_arg, summary):
     """Show a model's spec, parameter count, FLOPs and layers."""
     import zoo
     from zoo.info import human
 
     with user_errors():
-        info = zoo.model_info(name, **model_kwargs(input_shape, num_classes))
+        kwargs = params.parse_model_args(model_arg)
+        info = zoo.model_info(name, **{**kwargs, **model_kwargs(input_shape, num_classes)})
     model = info.pop("model")
     click.echo(f"{info['name']}: {info['description']}")
     click.echo(f"  family:          {info['family']}")
@@ -103,15 +107,14 @@ def info_cmd(name, input_shape, num_classes, summary):
         model.summary(print_fn=lambda line, **_: click.echo(line))
 
 
-@click.command("build")
+@click.command("build", cls=ZooCommand)
 @click.argument("name")
-@click.option(
-    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="Output .keras file."
-)
-@click.option("--input-shape", type=SHAPE, help="Input shape H,W,C (default: the paper's).")
-@click.option("--num-classes", type=click.IntRange(min=1), help="Number of classes.")
+@params.output_option(help="Output .keras file.", type=click.Path(dir_okay=False))
+@params.input_shape_option()
+@params.num_classes_option()
+@params.model_arg_option()
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
-def build_cmd(name, output, input_shape, num_classes, force):
+def build_cmd(name, output, input_shape, num_classes, model_arg, force):
     """Build an untrained model and save it as a .keras file."""
     import os
 
@@ -123,6 +126,7 @@ def build_cmd(name, output, input_shape, num_classes, force):
     from zoo.saving import save_model
 
     with user_errors():
-        model = zoo.build_model(name, **model_kwargs(input_shape, num_classes))
+        kwargs = params.parse_model_args(model_arg)
+        model = zoo.build_model(name, **{**kwargs, **model_kwargs(input_shape, num_classes)})
         save_model(model, output)
     click.echo(f"Saved untrained {model.name} ({model.count_params():,} parameters) to {output}")

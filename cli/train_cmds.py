@@ -1,124 +1,24 @@
 """``zoo train``: the training engine from the shell, one flag per config field.
 
-The flags are generated from ``TrainConfig``'s fields, so the CLI can never
-lag behind the config; ``--config FILE`` loads a JSON/YAML base that flags
-then override.
+The TrainConfig flags are generated from the dataclass (`cli.config_flags`), so
+the CLI can never lag behind the config; ``--config FILE`` loads a JSON/YAML
+base that flags then override. The options other commands share come from
+`cli.params`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shlex
 import sys
 import time
-import typing
 
 import click
 
-from cli.params import SHAPE, user_errors
-from zoo.training.config import (
-    AUGMENTATIONS,
-    DISTRIBUTE,
-    LOSSES,
-    OPTIMIZERS,
-    SCHEDULES,
-    TrainConfig,
-)
-
-_CHOICES = {
-    "optimizer": OPTIMIZERS,
-    "schedule": SCHEDULES,
-    "loss": LOSSES,
-    "distribute": DISTRIBUTE,
-}
-_DATA_HELP = (
-    "Image folder, .npz file, tfds:NAME, 'mnist-sample' or 'cifar10-sample' "
-    "(the shipped MNIST / CIFAR-10 samples)."
-)
-
-
-def _field_help(name: str) -> str:
-    doc = TrainConfig.__doc__ or ""
-    marker = f"        {name}: "
-    if marker not in doc:
-        return ""
-    text = doc.split(marker, 1)[1]
-    lines = [text.splitlines()[0]]
-    for line in text.splitlines()[1:]:
-        if line.startswith("            "):
-            lines.append(line.strip())
-        else:
-            break
-    return " ".join(lines)
-
-
-def _config_options(fn):
-    """Adds one ``--flag`` per TrainConfig field (default None = not given)."""
-    hints = typing.get_type_hints(TrainConfig)
-    for field in reversed(dataclasses.fields(TrainConfig)):
-        name, flag = field.name, "--" + field.name.replace("_", "-")
-        kind = [a for a in typing.get_args(hints[name]) if a is not type(None)] or [hints[name]]
-        help_text = (
-            f"{_field_help(name)} [default: {field.default!r}]"
-            if field.default is not dataclasses.MISSING
-            else ""
-        )
-        if name == "augment":
-            option = click.option(
-                flag, multiple=True, metavar="NAME[:STRENGTH]",
-                help=f"Augmentation, repeatable: {', '.join(AUGMENTATIONS)}.")  # fmt: skip
-        elif name == "jit_compile":
-            option = click.option(
-                flag, type=click.Choice(["auto", "true", "false"]), default=None, help=help_text
-            )
-        elif name == "mixed_precision":
-            option = click.option(
-                flag, type=click.Choice(["bfloat16", "float16", "false"]), default=None, help=help_text)  # fmt: skip
-        elif name in _CHOICES:
-            option = click.option(
-                flag,
-                type=click.Choice(_CHOICES[name], case_sensitive=False),
-                default=None,
-                help=help_text,
-            )
-        elif kind[0] is bool:
-            option = click.option(f"{flag}/--no-{flag[2:]}", default=None, help=help_text)
-        elif kind[0] is int:
-            option = click.option(flag, type=int, default=None, help=help_text)
-        elif kind[0] is float:
-            option = click.option(flag, type=float, default=None, help=help_text)
-        else:
-            option = click.option(flag, type=str, default=None, help=help_text)
-        fn = option(fn)
-    return fn
-
-
-def _collect_config(config_file, values: dict) -> TrainConfig:
-    base = TrainConfig.from_file(config_file) if config_file else TrainConfig()
-    changes = {}
-    for key, value in values.items():
-        if value is None or value == ():
-            continue
-        if key in ("jit_compile", "mixed_precision"):
-            value = {"true": True, "false": False}.get(value, value)
-        changes[key] = list(value) if key == "augment" else value
-    return base.replace(**changes) if changes else base
-
-
-def _parse_model_args(pairs) -> dict:
-    import json
-
-    kwargs = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise click.BadParameter(f"{pair!r} is not KEY=VALUE.", param_hint="--model-arg")
-        key, raw = pair.split("=", 1)
-        try:
-            kwargs[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            kwargs[key.strip()] = raw
-    return kwargs
+from cli import params
+from cli.aliases import ZooCommand, alias_option
+from cli.config_flags import collect_config, config_options, config_values
+from cli.params import DATA_HELP, user_errors
 
 
 def _check_data(data: str) -> None:
@@ -127,7 +27,7 @@ def _check_data(data: str) -> None:
     special = data.lower() in SAMPLE_NAMES or data.startswith("tfds:")
     if not special and not os.path.exists(data):
         raise click.BadParameter(
-            f"no such file or folder: {data!r}. {_DATA_HELP}", param_hint="--data"
+            f"no such file or folder: {data!r}. {DATA_HELP}", param_hint="--data"
         )
 
 
@@ -145,50 +45,64 @@ def _check_writable(run_dir: str) -> None:
         ) from None
 
 
-@click.command("train", context_settings={"show_default": False})
+def prepare_run_dir(name, run_dir, resuming: bool, overwrite_run: bool) -> str:
+    """The run directory, checked (and created for a new run) before anything trains.
+
+    Args:
+        name: the model name.
+        run_dir: ``--run-dir`` or ``--resume``'s directory (None: the default).
+        resuming: continue the run in ``run_dir``.
+        overwrite_run: a new run may replace one already in ``run_dir``.
+
+    Raises:
+        click.BadParameter: not a run directory to resume, or not writable.
+        click.ClickException: a new run in a directory holding one.
+    """
+    if resuming:
+        if not os.path.isfile(os.path.join(run_dir, "run.json")):
+            raise click.BadParameter(
+                f"{run_dir!r} is not a zoo run directory (no run.json).", param_hint="--resume"
+            )
+        return run_dir
+    run_dir = run_dir or os.path.join("runs", f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    _check_writable(run_dir)
+    if os.path.isfile(os.path.join(run_dir, "run.json")) and not overwrite_run:
+        raise click.ClickException(
+            f"{run_dir} already holds a run: continue it with --resume {run_dir} "
+            f"(or start over with --overwrite-run)."
+        )
+    return run_dir
+
+
+def train_config(config_path, fields: dict, resuming: bool):
+    """The TrainConfig of the flags (None when resuming with no flag: the run's own).
+
+    Raises:
+        ValueError: an invalid value.
+    """
+    given = {k: v for k, v in fields.items() if v is not None and v != ()}
+    if resuming and not given and not config_path:
+        return None
+    return collect_config(config_path, fields)
+
+
+@click.command("train", cls=ZooCommand, context_settings={"show_default": False})
 @click.argument("name", required=False)
-@click.option("--data", default=None, help=_DATA_HELP + " [default: mnist-sample]")
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(exists=True, dir_okay=False),
-    help="JSON/YAML TrainConfig; flags override it.",
-)
-@click.option("--run-dir", help="Run directory [default: runs/NAME-TIMESTAMP].")
-@click.option(
-    "--resume",
-    "resume_dir",
-    type=click.Path(file_okay=False),
-    help="Continue the run in this directory after a kill.",
-)
-@click.option(
-    "--force", is_flag=True, help="Resume even if the model, optimizer, config or data changed."
-)
-@click.option("--input-shape", type=SHAPE, help="Model input shape H,W,C [default: from the data].")
-@click.option(
-    "--model-arg",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Builder argument, repeatable (e.g. dropout=0.3, hidden_units=[256,128]).",
-)
-@click.option("--save-as", help="Publish the final model to saved_models/NAME.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing saved_models/NAME.")
-@click.option("--quiet", is_flag=True, help="No per-epoch progress.")
-@_config_options
-def train_cmd(
-    name,
-    data,
-    config_file,
-    run_dir,
-    resume_dir,
-    force,
-    input_shape,
-    model_arg,
-    save_as,
-    overwrite,
-    quiet,
-    **fields,
-):
+@params.data_option(help=DATA_HELP + " [default: mnist-sample]")
+@params.config_option(help="JSON/YAML TrainConfig; flags override it.")
+@params.run_dir_option(help="Run directory [default: runs/NAME-TIMESTAMP].")
+@params.resume_option()
+@params.force_option()
+@params.overwrite_run_option()
+@params.input_shape_option(help="Model input shape H,W,C [default: from the data].")
+@params.model_arg_option()
+@params.save_as_option()
+@params.overwrite_saved_option()
+@alias_option("--overwrite", of="overwrite_saved", use_instead="--overwrite-saved", is_flag=True)
+@params.quiet_option()
+@config_options
+def train_cmd(name, data, config_path, run_dir, resume, force, overwrite_run, input_shape,
+              model_arg, save_as, overwrite_saved, quiet, **fields):  # fmt: skip
     """Train model NAME on DATA with the course's whole toolbox.
 
     \b
@@ -199,44 +113,25 @@ def train_cmd(
           --schedule step --augment flip --augment crop --l2 1e-4
       zoo train --resume runs/lenet5-20261122-101500   # after a kill
     """
-    if not name and not resume_dir:
+    run_dir, resuming = params.resolve_resume(resume, run_dir, overwrite_run=overwrite_run)
+    if not name and not resuming:
         raise click.UsageError("give a model NAME (see `zoo models`) or --resume RUN_DIR.")
     if name:
         from zoo.registry import resolve_name
 
         with user_errors():
             name = resolve_name(name)
-    given = {k: v for k, v in fields.items() if v is not None and v != ()}
     with user_errors():
-        config = (
-            _collect_config(config_file, fields)
-            if (given or config_file or not resume_dir)
-            else None
-        )
+        config = train_config(config_path, config_values(fields), resuming)
     if data is not None:
         _check_data(data)
-    if resume_dir:
-        if not os.path.isfile(os.path.join(resume_dir, "run.json")):
-            raise click.BadParameter(
-                f"{resume_dir!r} is not a zoo run directory (no run.json).", param_hint="--resume"
-            )
-        run_dir = resume_dir
-    else:
-        data = data or "mnist-sample"
-        run_dir = run_dir or os.path.join("runs", f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")
-        _check_writable(run_dir)
-        if os.path.isfile(os.path.join(run_dir, "run.json")):
-            raise click.ClickException(
-                f"{run_dir} already holds a run: continue it with --resume {run_dir}."
-            )
-    model_kwargs = _parse_model_args(model_arg) or None
+    run_dir = prepare_run_dir(name, run_dir, resuming, overwrite_run)
+    data = data if resuming else (data or "mnist-sample")
+    kwargs = params.parse_model_args(model_arg) or None
     if input_shape:
-        model_kwargs = {**(model_kwargs or {}), "input_shape": input_shape}
-    if save_as:
-        from zoo.pretrained import check_name
-
-        with user_errors():
-            check_name(save_as)
+        kwargs = {**(kwargs or {}), "input_shape": input_shape}
+    with user_errors():
+        params.check_save_as(save_as, overwrite_saved)
 
     from zoo.training.fit import publish_result, train
 
@@ -244,15 +139,15 @@ def train_cmd(
     command = "zoo " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     with user_errors():
         result = train(
-            name, data, config, run_dir=run_dir, resume=bool(resume_dir), force=force,
-            model_kwargs=model_kwargs, verbose=verbose, command=command,
+            name, data, config, run_dir=run_dir, resume=resuming, force=force,
+            overwrite=overwrite_run, model_kwargs=kwargs, verbose=verbose, command=command,
         )  # fmt: skip
     _print_summary(result, doctor_printed=not quiet)
     if save_as:
         if result.status == "diverged":
             raise click.ClickException("training diverged; nothing was published.")
         with user_errors():
-            path = publish_result(result, save_as, overwrite=overwrite)
+            path = publish_result(result, save_as, overwrite=overwrite_saved)
         click.echo(f"Published to {path}")
     if result.status == "diverged":
         raise click.ClickException(

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import glob
+import os
+
 import click
 
+from cli import params
+from cli.aliases import ZooCommand, alias_option
 from cli.params import user_errors
 
 EXPORT_FORMATS = ("savedmodel", "onnx", "tflite")
@@ -14,15 +19,62 @@ def _unfreeze(value: str):
     return int(value) if value.isdigit() else value
 
 
-@click.command("finetune")
+def _weights(value: str):
+    return None if value.lower() == "none" else value
+
+
+def _refuse_existing_run(run_dir, resuming: bool, overwrite_run: bool) -> None:
+    """A new fine-tune may not silently replace one kept in ``run_dir``."""
+    if resuming or overwrite_run or not run_dir:
+        return
+    if glob.glob(os.path.join(glob.escape(run_dir), "*", "run.json")):
+        raise click.ClickException(
+            f"{run_dir} already holds a fine-tune: continue it with --resume {run_dir} "
+            f"(or start over with --overwrite-run)."
+        )
+
+
+def finetune_arguments(*, weights, freeze_epochs, epochs, unfreeze, learning_rate, fine_tune_lr,
+                       batch_size, config_path, run_dir, resume, force, overwrite_run, save_as,
+                       overwrite_saved, linear_probe, alpha, quiet) -> dict:  # fmt: skip
+    """``zoo.transfer.fine_tune``'s keyword arguments from the command's options.
+
+    ``fine_tune`` has one ``overwrite`` for the run directory and the
+    published name; the checks here first make each of ``--overwrite-run``
+    and ``--overwrite-saved`` mean only its own.
+
+    Raises:
+        click.UsageError / click.ClickException: contradictory options, a run
+            directory holding a fine-tune, a taken ``--save-as`` name.
+        ValueError: an invalid config value.
+    """
+    from zoo.training.fit import as_config
+
+    run_dir, resuming = params.resolve_resume(resume, run_dir, overwrite_run=overwrite_run)
+    _refuse_existing_run(run_dir, resuming, overwrite_run)
+    params.check_save_as(save_as, overwrite_saved)
+    given = {"epochs": epochs, "learning_rate": learning_rate, "batch_size": batch_size}
+    return {
+        "weights": _weights(weights),
+        "freeze_epochs": freeze_epochs,
+        "unfreeze": _unfreeze(unfreeze),
+        "fine_tune_lr": fine_tune_lr,
+        "config": as_config(config_path, **{k: v for k, v in given.items() if v is not None}),
+        "run_dir": run_dir,
+        "resume": resuming,
+        "force": force,
+        "save_as": save_as,
+        "overwrite": overwrite_run or overwrite_saved,
+        "linear_probe": linear_probe,
+        "model_kwargs": {"alpha": alpha} if alpha is not None else None,
+        "verbose": 0 if quiet else 2,
+    }
+
+
+@click.command("finetune", cls=ZooCommand)
 @click.argument("backbone")
 @click.argument("data")
-@click.option(
-    "--weights",
-    default="default",
-    show_default=True,
-    help="'default' (the backbone's pretrained weights), 'none', 'imagenet', a file or a checkpoint name.",
-)
+@params.weights_option()
 @click.option(
     "--freeze-epochs",
     type=click.IntRange(min=0),
@@ -30,68 +82,49 @@ def _unfreeze(value: str):
     show_default=True,
     help="Phase 1: epochs training the new head on the frozen backbone.",
 )
-@click.option(
-    "--epochs", type=click.IntRange(min=1), help="Phase 2 epochs (default: the config's)."
-)
+@params.epochs_option(help="Phase 2 epochs (default: the config's).")
 @click.option(
     "--unfreeze",
     default="1",
     show_default=True,
     help="Phase 2: top blocks to unfreeze (a number), 'all', or a layer-name prefix (e.g. block5_).",
 )
-@click.option(
-    "--lr", "learning_rate", type=float, help="Phase-1 learning rate (default: the config's)."
-)
+@params.learning_rate_option(help="Phase-1 learning rate (default: the config's).")
 @click.option("--fine-tune-lr", type=float, help="Phase-2 learning rate (default: phase 1's / 10).")
-@click.option("--batch-size", type=click.IntRange(min=1), help="Batch size.")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(exists=True, dir_okay=False),
-    help="TrainConfig as JSON/YAML (augmentation, early stopping, ...).",
-)
-@click.option(
-    "--run-dir", type=click.Path(file_okay=False), help="Run directory (checkpoints, resume)."
-)
-@click.option("--resume", is_flag=True, help="Continue a killed fine-tune in --run-dir.")
-@click.option("--force", is_flag=True, help="Resume even if the model, config or data changed.")
-@click.option("--save-as", help="Publish the result to saved_models/NAME.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing run directory or checkpoint.")
+@params.batch_size_option(help="Batch size (default: the config's).")
+@params.config_option(help="TrainConfig as JSON/YAML (augmentation, early stopping, ...).")
+@params.run_dir_option(help="Run directory (a sub-folder per phase); what --resume continues.")
+@params.resume_option(what="fine-tune")
+@params.force_option()
+@params.overwrite_run_option(what="fine-tune")
+@params.save_as_option(what="the result")
+@params.overwrite_saved_option()
+@alias_option("--overwrite", of=("overwrite_run", "overwrite_saved"),
+              use_instead="--overwrite-run and/or --overwrite-saved", is_flag=True)  # fmt: skip
 @click.option(
     "--linear-probe", is_flag=True, help="Train only a linear classifier on frozen features."
 )
-@click.option("--alpha", type=float, help="Width multiplier of MobileNet backbones.")
-@click.option("--quiet", is_flag=True, help="No per-epoch progress.")
-def finetune_cmd(backbone, data, weights, freeze_epochs, epochs, unfreeze, learning_rate, fine_tune_lr,
-                 batch_size, config_path, run_dir, resume, force, save_as, overwrite, linear_probe, alpha,
-                 quiet):  # fmt: skip
-    """Fine-tune BACKBONE (zoo model, keras.applications name, checkpoint or .keras) on DATA."""
-    if resume and not run_dir:
-        raise click.BadParameter("--resume needs --run-dir.", param_hint="--resume")
+@params.alpha_option()
+@params.quiet_option()
+def finetune_cmd(backbone, data, **options):
+    """Fine-tune BACKBONE (zoo model, keras.applications name, checkpoint or .keras) on DATA.
+
+    \b
+    Examples:
+      zoo finetune lenet5-mnist my_digits/ --freeze-epochs 3 --epochs 5 --save-as my-digits
+      zoo finetune MobileNetV2 my_photos/ --weights imagenet --run-dir runs/ft
+      zoo finetune MobileNetV2 my_photos/ --weights imagenet --resume runs/ft   # after a kill
+    """
+    with user_errors():
+        kwargs = finetune_arguments(**options)
     import zoo.transfer
-    from zoo.training.fit import as_config
 
     with user_errors():
-        overrides = {k: v for k, v in (("epochs", epochs), ("learning_rate", learning_rate),
-                                       ("batch_size", batch_size)) if v is not None}  # fmt: skip
-        config = as_config(config_path, **overrides)
-        result = zoo.transfer.fine_tune(
-            backbone,
-            data,
-            weights=None if weights.lower() == "none" else weights,
-            freeze_epochs=freeze_epochs,
-            unfreeze=_unfreeze(unfreeze),
-            fine_tune_lr=fine_tune_lr,
-            config=config,
-            run_dir=run_dir,
-            resume=resume,
-            force=force,
-            save_as=save_as,
-            overwrite=overwrite,
-            linear_probe=linear_probe,
-            model_kwargs={"alpha": alpha} if alpha is not None else None,
-            verbose=0 if quiet else 2,
-        )
+        result = zoo.transfer.fine_tune(backbone, data, **kwargs)
+    _print_result(result)
+
+
+def _print_result(result) -> None:
     click.echo(f"Backbone {result.backbone.name} ({result.backbone.kind}), preprocessing "
                f"{result.preprocessing.mode!r}; classes: {', '.join(result.class_names)}")  # fmt: skip
     if result.unfrozen:
@@ -107,22 +140,19 @@ def finetune_cmd(backbone, data, weights, freeze_epochs, epochs, unfreeze, learn
         click.echo(f"Published to {result.published}")
 
 
-@click.command("embed")
+@click.command("embed", cls=ZooCommand)
 @click.argument("model")
 @click.argument("data")
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(file_okay=False),
+@params.output_option(
     help="Folder for features_<split>.npy, labels_<split>.npy and class_names.json.",
+    type=click.Path(file_okay=False),
 )
 @click.option(
     "--split", type=click.Choice(["train", "val", "test", "all"]), default="all", show_default=True
 )
-@click.option("--weights", default="default", show_default=True, help="As for finetune.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
-@click.option("--alpha", type=float, help="Width multiplier of MobileNet backbones.")
+@params.weights_option()
+@params.batch_size_option(help="Batch size.", default=64, show_default=True)
+@params.alpha_option()
 def embed_cmd(model, data, output, split, weights, batch_size, alpha):
     """Write MODEL's features of DATA as .npy (for a linear probe or retrieval).
 
@@ -142,7 +172,7 @@ def embed_cmd(model, data, output, split, weights, batch_size, alpha):
         )
         for name in splits:
             emb = zoo.transfer.embed(
-                model, bundle, split=name, weights=None if weights.lower() == "none" else weights,
+                model, bundle, split=name, weights=_weights(weights),
                 batch_size=batch_size, model_kwargs={"alpha": alpha} if alpha is not None else None,
             )  # fmt: skip
             paths = emb.save(output)
@@ -151,14 +181,10 @@ def embed_cmd(model, data, output, split, weights, batch_size, alpha):
             )
 
 
-@click.command("export")
+@click.command("export", cls=ZooCommand)
 @click.argument("model")
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(),
-    help="Output path (a folder for savedmodel, a file for onnx/tflite).",
+@params.output_option(
+    help="Output path (a folder for savedmodel, a file for onnx/tflite).", type=click.Path()
 )
 @click.option(
     "--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="savedmodel", show_default=True
@@ -166,8 +192,6 @@ def embed_cmd(model, data, output, split, weights, batch_size, alpha):
 @click.option("--force", is_flag=True, help="Replace an existing output.")
 def export_cmd(model, output, fmt, force):
     """Export MODEL (a .keras file or a checkpoint name) through Keras' model.export."""
-    import os
-
     if os.path.exists(output) and not force:
         raise click.ClickException(f"{output} exists; pass --force to replace it.")
     from zoo.pretrained import export_model
