@@ -1,7 +1,8 @@
 """Tuning survives kills: mid-trial, mid-state-write, self-crashing trials; distributed chief/workers.
 
-Real processes, real SIGKILL. Test-only hooks (environment variables read by
-tuning/tuners.py and tuning/state.py) make the kill points deterministic.
+Real processes, real SIGKILL. The library has no test hooks: the processes run
+tests/tuning_faults.py, which wraps the library's own functions to crash, hang or
+tear a write at a deterministic point, then runs ``zoo tune``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from test_tuning import FAST, write_tiny_npz
 pytestmark = pytest.mark.subprocess
 pytest.importorskip("keras_tuner")
 
-ZOO_TUNE = [sys.executable, "-c", "from cli.tune_cmds import tune_cmd; tune_cmd(prog_name='zoo')"]
+FAULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tuning_faults.py")
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +38,11 @@ def fast_config(tmp_path_factory):
     return str(path)
 
 
-def _start(args, env_extra=None, **kw):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env_extra or {})}
-    return subprocess.Popen(ZOO_TUNE + args, cwd=REPO, env=env, start_new_session=True,
+def _start(args, faults=(), **kw):
+    """``zoo tune ARGS`` in a new process (group), with the given tests/tuning_faults.py faults."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    cmd = [sys.executable, FAULTS, *faults, "--", *args]
+    return subprocess.Popen(cmd, cwd=REPO, env=env, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)  # fmt: skip
 
 
@@ -73,7 +76,7 @@ def _grid_args(tiny, fast_config, folder, values="sgd,adam,rmsprop", max_trials=
 def test_sigkill_mid_trial_then_resume_reruns_only_that_trial(tiny, fast_config, tmp_path):
     folder = tmp_path / "s"
     args = _grid_args(tiny, fast_config, folder)
-    proc = _start(args + ["--in-process"], {"ZOO_TUNE_TEST_HANG": "1"})
+    proc = _start(args + ["--in-process"], ["--hang", "1"])
     try:
         _wait_for(folder / "search" / "trial_1" / "HANGING", proc)
     finally:
@@ -101,7 +104,7 @@ def test_sigkill_during_a_state_write_then_resume(tiny, fast_config, tmp_path):
     folder = tmp_path / "s"
     args = _grid_args(tiny, fast_config, folder)
     # oracle.json writes: 1 search start, 2 trial 0 created, 3+4 trial 0 ended, 5 trial 1 created
-    proc = _start(args + ["--in-process"], {"ZOO_TUNE_TEST_KILL_IN_WRITE": "oracle.json:5"})
+    proc = _start(args + ["--in-process"], ["--kill-in-write", "oracle.json:5"])
     out, _ = proc.communicate(timeout=300)
     assert proc.returncode == -signal.SIGKILL, out
     json.loads((folder / "search" / "oracle.json").read_text())  # the torn write never reached it
@@ -129,7 +132,7 @@ def test_self_killing_trial_fails_while_the_search_completes(tiny, fast_config, 
     args = ["mlp", "--data", tiny, "--tuner", "grid", "--max-trials", "3", "--max-epochs", "1",
             "--space", "learning_rate=0.01,0.02,0.005", "--space", "hidden_units=16", "--space", "optimizer=sgd",
             "--config", fast_config, "--max-attempts", "2", "-d", str(folder)]  # fmt: skip
-    proc = _start(args, {"ZOO_TUNE_TEST_CRASH": "learning_rate=0.02"})
+    proc = _start(args, ["--crash", "learning_rate=0.02"])
     out, _ = proc.communicate(timeout=400)
     assert proc.returncode == 0, out
     assert out.count("the search process died (SIGKILL); resuming") == 2, out
