@@ -166,6 +166,7 @@ def search(
     overwrite: bool = False,
     max_attempts: int = 3,
     seed: int | None = None,
+    hyperband_factor: int = 3,
     save_as: str | None = None,
     overwrite_saved: bool = False,
     verbose: int = 0,
@@ -190,6 +191,7 @@ def search(
         overwrite: replace a search already in ``directory``.
         max_attempts: process deaths during one trial before it is failed.
         seed: oracle seed.
+        hyperband_factor: Hyperband's reduction factor (``tuner="hyperband"``).
         save_as: publish the best model to ``saved_models/<save_as>``.
         overwrite_saved: allow replacing that published name.
         verbose: Keras verbosity inside trials.
@@ -202,7 +204,7 @@ def search(
     request, hypermodel = prepare(
         model, data, space, tuner=tuner, objective=objective, max_trials=max_trials, max_epochs=max_epochs,
         executions_per_trial=executions_per_trial, config=config, model_kwargs=model_kwargs, seed=seed,
-        verbose=verbose,
+        hyperband_factor=hyperband_factor, verbose=verbose,
     )  # fmt: skip
     directory = open_directory(directory, request, resume=resume, overwrite=overwrite)
     return execute(
