@@ -279,6 +279,22 @@ def test_help_says_the_channel_is_unauthenticated():
     assert "UNAUTHENTICATED" in out and "--allow-remote" in out
 
 
+def test_the_library_holds_no_test_hooks_and_one_private_keras_tuner_use():
+    """Faults are injected by tests/tuning_faults.py; keras_tuner.src only where no public way exists."""
+    import glob
+
+    from conftest import REPO
+
+    private = []
+    for path in sorted(glob.glob(os.path.join(REPO, "tuning", "*.py"))):
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+        assert "ZOO_TUNE_TEST" not in text, path
+        if "keras_tuner.src" in text:
+            private.append(os.path.basename(path))
+    assert private == ["distributed.py"]  # serve(): see the comment there
+
+
 def test_importing_the_tune_commands_imports_no_keras():
     code = "import cli.tune_cmds, tuning, tuning.space, tuning.report"
     assert heavy_imports(code, ("tensorflow", "keras", "keras_tuner", "jax")) == []
