@@ -1,14 +1,16 @@
 """keras-tuner search over zoo builders and training settings.
 
 - `tuning.space`: search spaces from ``--space NAME=SPEC`` strings or a
-  YAML/JSON file, checked against the model's builder arguments and
-  `TrainConfig` before anything runs.
+  YAML/JSON file (`tuning.params`, `tuning.spec`), checked against the
+  model's builder options and `TrainConfig` before anything runs
+  (`tuning.routing`).
 - `tuning.hypermodel`: `ZooHyperModel`, mapping hyperparameters onto builder
   kwargs and `TrainConfig` fields, training through ``zoo.train``.
 - `tuning.tuners`: keras-tuner's random/grid/Bayesian/Hyperband tuners with
   atomic state files, kill-safe resume and a crash ledger.
-- `tuning.search`: `run_search` (in-process), `supervise` (child process
-  restarted on crashes, used by ``zoo tune``).
+- `tuning.search`: `run_search` (in-process) and `execute`; the request is
+  checked in `tuning.request`, the best model kept in `tuning.best`;
+  `tuning.supervisor.supervise` restarts a crashed child (``zoo tune``).
 - `tuning.distributed`: keras-tuner's chief/worker mode, loopback by default.
 - `tuning.report`: results table (CSV/JSON) and plots (PNG).
 
@@ -28,19 +30,40 @@ _EXPORTS = {
     "ZooHyperModel": "hypermodel",
     "builder_kwargs": "hypermodel",
     "make_tuner": "tuners",
+    "builder_options": "routing",
     "TUNERS": "search",
-    "SearchError": "search",
-    "prepare": "search",
-    "open_directory": "search",
+    "SearchError": "request",
+    "prepare": "request",
+    "open_directory": "request",
     "execute": "search",
-    "supervise": "search",
-    "parse_duration": "search",
+    "supervise": "supervisor",
+    "parse_duration": "request",
     "collect": "report",
     "summarize": "report",
     "format_table": "report",
 }
 
-__all__ = sorted([*_EXPORTS, "run_search"])
+__all__ = [
+    "TUNERS",
+    "Param",
+    "SearchError",
+    "SpaceError",
+    "ZooHyperModel",
+    "builder_kwargs",
+    "builder_options",
+    "collect",
+    "execute",
+    "format_table",
+    "load_space_file",
+    "make_tuner",
+    "open_directory",
+    "parse_duration",
+    "parse_space",
+    "prepare",
+    "run_search",
+    "summarize",
+    "supervise",
+]
 
 
 def __getattr__(name: str) -> Any:

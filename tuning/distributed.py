@@ -138,6 +138,12 @@ def serve(oracle, *, poll_s: float = 0.2, progress=print) -> None:
     from concurrent import futures
 
     import grpc
+
+    # The one use of keras_tuner.src in the zoo, on purpose: keras-tuner's only public way
+    # to serve an oracle is a chief's ``Tuner.search()``, which runs
+    # ``oracle_chief.start_server``: a one-thread server that, once told to stop, re-checks
+    # the workers every 20 s, and binds without the address check above. Its servicer,
+    # stop test and gRPC service have no public names.
     from keras_tuner.src import protos
     from keras_tuner.src.distribute.oracle_chief import OracleServicer, exit_chief
 

@@ -201,22 +201,37 @@ def plot(
     directory: str, rows: list[dict], objective: str = "objective", direction: str = "max"
 ) -> list[str]:
     """Writes the two PNG plots; returns their paths (none when no trial finished)."""
-    # Figures drawn on their own Agg canvas: no pyplot state, and the caller's
-    # matplotlib backend (e.g. a notebook's inline plots) is left alone.
+    from zoo.saving import atomic_write
+
+    paths = []
+    fig = _plot_objective(rows, objective, direction)
+    paths.append(_save(fig, os.path.join(directory, PLOT_OBJECTIVE), atomic_write))
+    done = [r for r in rows if r["objective"] is not None and r["status"] == "COMPLETED"]
+    hps, _ = _columns(done)
+    hps = [h for h in hps if not h.startswith("tuner/")]
+    if hps:
+        fig = _plot_hparams(done, hps, objective)
+        paths.append(_save(fig, os.path.join(directory, PLOT_HPARAMS), atomic_write))
+    return paths
+
+
+def _figure(nrows=1, ncols=1, **kwargs):
+    """A figure on its own Agg canvas and its axes.
+
+    No pyplot state: the caller's matplotlib backend (e.g. a notebook's inline
+    plots) is left alone.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from zoo.saving import atomic_write
+    fig = Figure(figsize=kwargs.pop("figsize"))
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
 
-    def subplots(nrows=1, ncols=1, **kwargs):
-        fig = Figure(figsize=kwargs.pop("figsize"))
-        FigureCanvasAgg(fig)
-        axes = fig.subplots(nrows, ncols, **kwargs)
-        return fig, axes
 
-    done = [r for r in rows if r["objective"] is not None and r["status"] == "COMPLETED"]
-    paths = []
-    fig, ax = subplots(figsize=(7, 4))
+def _plot_objective(rows: list[dict], objective: str, direction: str):
+    """The objective of each trial (failed ones marked) and the best so far."""
+    fig, ax = _figure(figsize=(7, 4))
     xs = list(range(len(rows)))
     ys = [r["objective"] if r["status"] == "COMPLETED" else None for r in rows]
     ax.plot(
@@ -245,43 +260,42 @@ def plot(
     ax.set_title(f"{objective} per trial")
     ax.legend()
     fig.tight_layout()
-    paths.append(_save(fig, os.path.join(directory, PLOT_OBJECTIVE), atomic_write))
+    return fig
 
-    hps, _ = _columns(done)
-    hps = [h for h in hps if not h.startswith("tuner/")]
-    if hps:
-        cols = min(3, len(hps))
-        nrows = math.ceil(len(hps) / cols)
-        fig, axes = subplots(nrows, cols, figsize=(4 * cols, 3.2 * nrows), squeeze=False)
-        for ax, h in zip(axes.flat, hps, strict=False):
-            pts = [
-                (r["hyperparameters"].get(h), r["objective"])
-                for r in done
-                if h in r["hyperparameters"]
-            ]
-            numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v, _ in pts)
-            if numeric:
-                ax.plot([v for v, _ in pts], [o for _, o in pts], "o")
-                if (
-                    pts
-                    and min(v for v, _ in pts) > 0
-                    and max(v for v, _ in pts) / min(v for v, _ in pts) > 50
-                ):
-                    ax.set_xscale("log")
-            else:
-                labels = sorted({str(v) for v, _ in pts})
-                ax.plot([labels.index(str(v)) for v, _ in pts], [o for _, o in pts], "o")
-                ax.set_xticks(range(len(labels)))
-                ax.set_xticklabels(labels, rotation=30)
-            ax.set_xlabel(h)
-            ax.set_ylabel(objective)
-            ax.set_title(f"{objective} vs {h}")
-        for ax in list(axes.flat)[len(hps) :]:
-            ax.axis("off")
-        fig.tight_layout()
-        fig.suptitle("Hyperparameter vs objective (completed trials)")
-        paths.append(_save(fig, os.path.join(directory, PLOT_HPARAMS), atomic_write))
-    return paths
+
+def _plot_hparams(done: list[dict], hps: list[str], objective: str):
+    """One panel per hyperparameter: its value against the objective of completed trials."""
+    cols = min(3, len(hps))
+    nrows = math.ceil(len(hps) / cols)
+    fig, axes = _figure(nrows, cols, figsize=(4 * cols, 3.2 * nrows), squeeze=False)
+    for ax, h in zip(axes.flat, hps, strict=False):
+        pts = [
+            (r["hyperparameters"].get(h), r["objective"]) for r in done if h in r["hyperparameters"]
+        ]
+        _hparam_panel(ax, pts)
+        ax.set_xlabel(h)
+        ax.set_ylabel(objective)
+        ax.set_title(f"{objective} vs {h}")
+    for ax in list(axes.flat)[len(hps) :]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.suptitle("Hyperparameter vs objective (completed trials)")
+    return fig
+
+
+def _hparam_panel(ax, pts: list[tuple[Any, float]]) -> None:
+    """Numbers on a (log, when they span > 50x) axis; anything else as sorted labels."""
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v, _ in pts)
+    if numeric:
+        ax.plot([v for v, _ in pts], [o for _, o in pts], "o")
+        values = [v for v, _ in pts]
+        if values and min(values) > 0 and max(values) / min(values) > 50:
+            ax.set_xscale("log")
+        return
+    labels = sorted({str(v) for v, _ in pts})
+    ax.plot([labels.index(str(v)) for v, _ in pts], [o for _, o in pts], "o")
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, rotation=30)
 
 
 def _save(fig, path: str, atomic_write) -> str:

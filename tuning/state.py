@@ -21,35 +21,16 @@ from __future__ import annotations
 import json
 import math
 import os
-import signal
 import time
 import warnings
 from typing import Any
+
+from zoo.constants import json_default
 
 __all__ = ["LEDGER", "read_ledger", "read_state", "update_ledger", "write_state"]
 
 LEDGER = "zoo_trial.json"
 BACKUP_SUFFIX = ".bak"
-
-#: Test-only fault injection: ``"<basename>:<n>"`` kills the process with
-#: SIGKILL half-way through the n-th write of that file (tests/test_tuning_faults.py).
-_KILL_IN_WRITE_ENV = "ZOO_TUNE_TEST_KILL_IN_WRITE"
-_write_counts: dict[str, int] = {}
-
-
-def _default(obj: Any) -> Any:
-    try:
-        import numpy as np
-
-        if isinstance(obj, (np.floating, np.integer)):
-            return obj.item()
-        if isinstance(obj, np.ndarray):
-            return obj.tolist()
-    except ImportError:  # pragma: no cover
-        pass
-    if isinstance(obj, (set, tuple)):
-        return list(obj)
-    raise TypeError(f"not JSON serializable: {type(obj).__name__}")
 
 
 def _clean(obj: Any) -> Any:
@@ -73,36 +54,18 @@ def write_state(path: str, obj: Any) -> str:
 
     path = os.fspath(path)
     try:
-        text = json.dumps(obj, default=_default, allow_nan=False)
+        text = json.dumps(obj, default=json_default, allow_nan=False)
     except ValueError:  # NaN/Infinity: keep the file strict JSON
-        text = json.dumps(_clean(json.loads(json.dumps(obj, default=_default))), default=_default)
-    base = os.path.basename(path)
-    kill_at = _kill_point(base)
+        text = json.dumps(_clean(json.loads(json.dumps(obj, default=json_default))))
 
     def write(tmp: str) -> None:
         with open(tmp, "w", encoding="utf-8") as fh:
-            if kill_at:
-                fh.write(text[: len(text) // 2])
-                fh.flush()
-                os.fsync(fh.fileno())
-                os.kill(os.getpid(), signal.SIGKILL)
             fh.write(text)
 
     if os.path.isfile(path) and _parses(path):
         _backup(path)
     atomic_write(path, write, suffix=".json")
     return text
-
-
-def _kill_point(base: str) -> bool:
-    spec = os.environ.get(_KILL_IN_WRITE_ENV)
-    if not spec:
-        return False
-    name, _, count = spec.rpartition(":")
-    if name != base:
-        return False
-    _write_counts[base] = _write_counts.get(base, 0) + 1
-    return _write_counts[base] == int(count)
 
 
 def _parses(path: str) -> bool:

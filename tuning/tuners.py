@@ -23,30 +23,23 @@ Bayesian optimization, Hyperband) with two mixins:
 from __future__ import annotations
 
 import copy
+import functools
 import glob
 import os
-import signal
 import sys
 import time
 from typing import Any
 
+import keras
 import keras_tuner as kt
-from keras_tuner.src.engine import trial as trial_module
-from keras_tuner.src.engine import tuner_utils
+from keras_tuner.engine.trial import Trial, TrialStatus
 
 from tuning.state import read_ledger, read_state, update_ledger, write_state
+from zoo.constants import TUNERS
 
 __all__ = ["TUNERS", "SafeOracleMixin", "SafeTunerMixin", "make_tuner"]
 
-TUNERS = ("random", "grid", "bayesian", "hyperband")
-_DONE = (trial_module.TrialStatus.COMPLETED, trial_module.TrialStatus.FAILED)
-
-#: Test-only hooks (tests/test_tuning_faults.py):
-#: ``ZOO_TUNE_TEST_CRASH="name=value"`` SIGKILLs the process in a trial whose
-#: hyperparameter ``name`` equals ``value``; ``ZOO_TUNE_TEST_HANG="<trial_id>"``
-#: writes ``trial_<id>/HANGING`` and sleeps, so a test can kill mid-trial.
-_CRASH_ENV = "ZOO_TUNE_TEST_CRASH"
-_HANG_ENV = "ZOO_TUNE_TEST_HANG"
+_DONE = (TrialStatus.COMPLETED, TrialStatus.FAILED)
 
 
 class SafeOracleMixin:
@@ -68,7 +61,7 @@ class SafeOracleMixin:
             if state is None:
                 print(f"[tune] skipping unreadable {fname}", file=sys.stderr)
                 continue
-            trial = trial_module.Trial.from_state(state)
+            trial = Trial.from_state(state)
             self.trials[trial.trial_id] = trial
             if read_state(fname, backup=False) is None:
                 write_state(fname, state)  # restored from the backup: make the file whole again
@@ -115,10 +108,9 @@ class SafeOracleMixin:
 
     def _rebuild_grid(self):
         """keras-tuner's grid oracle keeps its walk in memory only; rebuild it from the trials."""
-        import functools
-
-        from keras_tuner.src.tuners.gridsearch import LinkedList
-
+        # The walk is a keras-tuner LinkedList, which has no public name: make a new, empty
+        # one of the type the oracle created in its own __init__ instead of importing it.
+        linked_list = type(self._ordered_ids)
         ids = sorted(
             self.trials,
             key=functools.cmp_to_key(
@@ -127,7 +119,7 @@ class SafeOracleMixin:
                 )
             ),
         )
-        self._ordered_ids = LinkedList()
+        self._ordered_ids = linked_list()
         for trial_id in ids:
             self._ordered_ids.insert(trial_id)
         self._populate_next = list(ids)
@@ -139,7 +131,7 @@ class SafeOracleMixin:
             and tuner_id not in self.ongoing_trials
         ):
             self.tuner_ids.discard(tuner_id)
-            return trial_module.Trial(self.get_space(), status=trial_module.TrialStatus.STOPPED)
+            return Trial(self.get_space(), status=TrialStatus.STOPPED)
         return super().create_trial(tuner_id)
 
 
@@ -163,39 +155,19 @@ class SafeTunerMixin:
         return os.path.join(self.get_trial_dir(trial_id), f"execution{execution}")
 
     def run_trial(self, trial, *args, **kwargs):
+        """Runs every execution of ``trial``, with the crash ledger around them."""
         trial_dir = self.get_trial_dir(trial.trial_id)
-        ledger = read_ledger(trial_dir)
-        crashes = ledger["starts"] - ledger["ends"]
-        if crashes >= self.max_attempts:
-            update_ledger(trial_dir, ends=ledger["ends"] + 1, finished=time.time(), crashed=crashes)
-            raise kt.errors.FailedTrialError(
-                f"trial {trial.trial_id} was started {ledger['starts']} times and its process died "
-                f"each time (out of memory? killed?); marked failed after {crashes} attempts."
-            )
+        ledger = self._start_in_ledger(trial, trial_dir)
         started = time.time()
-        update_ledger(trial_dir, starts=ledger["starts"] + 1, started=started, crashed=crashes)
-        values = {
-            k: v for k, v in trial.hyperparameters.values.items() if k not in ("tuner/trial_id",)
-        }
-        again = (
-            f" (attempt {ledger['starts'] + 1}, after {crashes} crash(es))"
-            if ledger["starts"]
-            else ""
-        )
-        self.progress(
-            f"[tune] trial {trial.trial_id} started{again}: "
-            + ", ".join(f"{k}={_short(v)}" for k, v in values.items())
-        )
-        self._test_hooks(trial, trial_dir)
         executions, results = [], []
         try:
             for execution in range(self.executions_per_trial):
                 copied = copy.copy(kwargs)
                 callbacks = self._deepcopy_callbacks(kwargs.get("callbacks", []))
-                callbacks.append(tuner_utils.TunerCallback(self, trial))
+                callbacks.append(_TrialCallback(self, trial))
                 copied["callbacks"] = callbacks
                 copied["run_dir"] = self.execution_dir(trial.trial_id, execution)
-                results.append(self._build_and_fit_model(trial, *args, **copied))
+                results.append(self.train_execution(trial, *args, **copied))
                 executions.append(dict(self.hypermodel.last_fit, metrics=results[-1]))
         finally:
             update_ledger(
@@ -208,29 +180,62 @@ class SafeTunerMixin:
             )
         return results
 
-    def _build_and_fit_model(self, trial, *args, **kwargs):
+    def _start_in_ledger(self, trial, trial_dir: str) -> dict:
+        """Counts a start in the ledger (before anything can crash); fails a trial that kept dying.
+
+        Returns:
+            The ledger as it was before this start.
+
+        Raises:
+            keras_tuner.errors.FailedTrialError: once the process died ``max_attempts`` times in it.
+        """
+        ledger = read_ledger(trial_dir)
+        crashes = ledger["starts"] - ledger["ends"]
+        if crashes >= self.max_attempts:
+            update_ledger(trial_dir, ends=ledger["ends"] + 1, finished=time.time(), crashed=crashes)
+            raise kt.errors.FailedTrialError(
+                f"trial {trial.trial_id} was started {ledger['starts']} times and its process died "
+                f"each time (out of memory? killed?); marked failed after {crashes} attempts."
+            )
+        update_ledger(trial_dir, starts=ledger["starts"] + 1, started=time.time(), crashed=crashes)
+        values = {
+            k: v for k, v in trial.hyperparameters.values.items() if k not in ("tuner/trial_id",)
+        }
+        again = (
+            f" (attempt {ledger['starts'] + 1}, after {crashes} crash(es))"
+            if ledger["starts"]
+            else ""
+        )
+        self.progress(
+            f"[tune] trial {trial.trial_id} started{again}: "
+            + ", ".join(f"{k}={_short(v)}" for k, v in values.items())
+        )
+        return ledger
+
+    def train_execution(self, trial, *args, **kwargs) -> dict:
+        """Builds and trains one execution of ``trial``; returns its metrics.
+
+        Runs after the ledger counted the start, so a process that dies in here
+        (tests/tuning_faults.py wraps it to die for real) counts as a crash.
+
+        Raises:
+            keras_tuner.errors.FatalValueError: when the metrics lack the objective.
+        """
         hp = trial.hyperparameters
         model = self._try_build(hp)
         results = self.hypermodel.fit(hp, model, *args, **kwargs)
-        tuner_utils.validate_trial_results(results, self.oracle.objective, "HyperModel.fit()")
+        name = self.oracle.objective.name
+        if not isinstance(results, dict) or name not in results:
+            raise kt.errors.FatalValueError(
+                f"HyperModel.fit() must return a dict of metrics with {name!r}; received {results!r}."
+            )
         return results
-
-    def _test_hooks(self, trial, trial_dir):
-        crash = os.environ.get(_CRASH_ENV)
-        if crash:
-            name, _, value = crash.partition("=")
-            if str(trial.hyperparameters.values.get(name)) == value:
-                os.kill(os.getpid(), signal.SIGKILL)
-        if os.environ.get(_HANG_ENV) == str(trial.trial_id):
-            with open(os.path.join(trial_dir, "HANGING"), "w") as fh:
-                fh.write(str(os.getpid()))
-            time.sleep(600)
 
     def on_trial_end(self, trial):
         super().on_trial_end(trial)
         try:
             done = self.oracle.get_trial(trial.trial_id)
-        except Exception:  # pragma: no cover - a chief that went away
+        except Exception:  # noqa: BLE001  # pragma: no cover - a chief that went away (any gRPC error)
             done = trial
         ledger = read_ledger(self.get_trial_dir(trial.trial_id))
         score = "" if done.score is None else f" {self.oracle.objective.name}={done.score:.4f}"
@@ -239,7 +244,7 @@ class SafeTunerMixin:
         }
         shown = ", ".join(f"{k}={_short(v)}" for k, v in values.items())
         message = ""
-        if done.status == trial_module.TrialStatus.FAILED and done.message:
+        if done.status == TrialStatus.FAILED and done.message:
             message = " -- " + done.message.strip().splitlines()[-1][:160]
         self.progress(
             f"[tune] trial {done.trial_id} {done.status}{score} in {ledger.get('duration_s', 0):.1f}s "
@@ -276,8 +281,46 @@ class _HyperbandMixin:
         return SafeTunerMixin.run_trial(self, trial, *args, **kwargs)
 
 
+class _TrialCallback(keras.callbacks.Callback):
+    """Forwards epoch and batch events to the tuner, as keras-tuner's own (non-public) one does."""
+
+    def __init__(self, tuner, trial):
+        super().__init__()
+        self.tuner = tuner
+        self.trial = trial
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.tuner.on_epoch_begin(self.trial, self.model, epoch, logs=logs)
+
+    def on_batch_begin(self, batch, logs=None):
+        self.tuner.on_batch_begin(self.trial, self.model, batch, logs)
+
+    def on_batch_end(self, batch, logs=None):
+        self.tuner.on_batch_end(self.trial, self.model, batch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.tuner.on_epoch_end(self.trial, self.model, epoch, logs=logs)
+
+
 def _short(v: Any) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def _algorithm(kind: str, max_trials: int, max_epochs: int, hyperband_factor: int):
+    """``(keras-tuner oracle class, tuner class, oracle arguments)`` of one search algorithm."""
+    oracles = kt.oracles
+    if kind == "random":
+        return oracles.RandomSearchOracle, kt.RandomSearch, {"max_trials": max_trials}
+    if kind == "grid":
+        return oracles.GridSearchOracle, kt.GridSearch, {"max_trials": max_trials}
+    if kind == "bayesian":
+        extra = {"max_trials": max_trials, "num_initial_points": max(1, min(3, max_trials - 1))}
+        return oracles.BayesianOptimizationOracle, kt.BayesianOptimization, extra
+    return (
+        oracles.HyperbandOracle,
+        kt.Hyperband,
+        {"max_epochs": max_epochs, "factor": hyperband_factor},
+    )
 
 
 def make_tuner(
@@ -315,25 +358,7 @@ def make_tuner(
         "max_retries_per_trial": 0,
         "max_consecutive_failed_trials": max_consecutive_failed_trials,
     }
-    oracles = kt.oracles
-    if kind == "random":
-        base_oracle, base_tuner, extra = (
-            oracles.RandomSearchOracle,
-            kt.RandomSearch,
-            {"max_trials": max_trials},
-        )
-    elif kind == "grid":
-        base_oracle, base_tuner, extra = (
-            oracles.GridSearchOracle,
-            kt.GridSearch,
-            {"max_trials": max_trials},
-        )
-    elif kind == "bayesian":
-        base_oracle, base_tuner = oracles.BayesianOptimizationOracle, kt.BayesianOptimization
-        extra = {"max_trials": max_trials, "num_initial_points": max(1, min(3, max_trials - 1))}
-    else:
-        base_oracle, base_tuner = oracles.HyperbandOracle, kt.Hyperband
-        extra = {"max_epochs": max_epochs, "factor": hyperband_factor}
+    base_oracle, base_tuner, extra = _algorithm(kind, max_trials, max_epochs, hyperband_factor)
     oracle_cls = type(f"Safe{base_oracle.__name__}", (SafeOracleMixin, base_oracle), {})
     oracle = oracle_cls(**common, **extra)
     oracle.max_trials = max_trials  # Hyperband has no max_trials of its own
