@@ -72,14 +72,24 @@ def worker(jit: str, epochs: int, quick: bool) -> dict:
         times = []
 
         class Timer(keras.callbacks.Callback):
+            def __init__(self, times):
+                super().__init__()
+                self.times = times
+
             def on_epoch_begin(self, epoch, logs=None):
                 self.start = time.perf_counter()
 
             def on_epoch_end(self, epoch, logs=None):
-                times.append(time.perf_counter() - self.start)
+                self.times.append(time.perf_counter() - self.start)
 
         model.fit(
-            x, y, batch_size=batch, epochs=1 + epochs, shuffle=False, callbacks=[Timer()], verbose=0
+            x,
+            y,
+            batch_size=batch,
+            epochs=1 + epochs,
+            shuffle=False,
+            callbacks=[Timer(times)],
+            verbose=0,
         )
         timed = times[1:]
         med = statistics.median(timed)
@@ -128,7 +138,7 @@ def main(argv=None) -> dict:
             str(epochs),
         ] + (["--quick"] if args.quick else [])
         start = time.perf_counter()
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
         if proc.returncode or not lines:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]

@@ -81,7 +81,7 @@ def main(argv=None) -> dict:
             )
         )
     print(
-        "matmul peak (float32, %dx%d): " % (n, n)
+        f"matmul peak (float32, {n}x{n}): "
         + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in peaks.items())
     )
     print_table(

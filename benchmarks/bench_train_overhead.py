@@ -159,7 +159,7 @@ def main(argv=None) -> dict:
     timing = interleaved(contenders, repeats=repeats, warmup=1)
     # the warm-up call's epochs are steady-state too, but keep only timed calls'
     # epochs: drop what the warm-up added (its epochs come first)
-    for name, label in labels.items():
+    for label in labels.values():
         epoch_times[label] = epoch_times[label][epochs - 1 :]
     base_call = timing["bare model.fit"]["median_s"]
     base_cpu = timing["bare model.fit"]["cpu_median_s"]

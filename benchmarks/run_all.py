@@ -63,7 +63,7 @@ def run_scripts(names, quick: bool, out_dir: pathlib.Path) -> dict:
         print(f"\n=== {name}: {' '.join(cmd[1:])}  (load {_load()})", flush=True)
         load_before = _load()
         start = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=HERE.parent)
+        proc = subprocess.run(cmd, cwd=HERE.parent, check=False)
         seconds = time.perf_counter() - start
         if proc.returncode or not path.exists():
             results[name] = {"error": f"exit status {proc.returncode}", "seconds": seconds}
@@ -97,9 +97,11 @@ def _head(title, data) -> list[str]:
     return [
         f"### {title}",
         "",
-        f"`{data['command']}` ({_f(data.get('seconds'), '{:.0f}')} s; 1/5/15-min load average "
-        f"before -> after: {data.get('load_before', 'n/a')} -> {data.get('load_after', 'n/a')}; "
-        f"measured {data.get('machine', {}).get('date', 'n/a')})",
+        (
+            f"`{data['command']}` ({_f(data.get('seconds'), '{:.0f}')} s; 1/5/15-min load average "
+            f"before -> after: {data.get('load_before', 'n/a')} -> {data.get('load_after', 'n/a')}; "
+            f"measured {data.get('machine', {}).get('date', 'n/a')})"
+        ),
         "",
     ]
 
@@ -159,9 +161,11 @@ def render_vs_applications(d) -> list[str]:
         )
         + [
             "",
-            'ResNet-50 rows compare the same variant (zoo `stride_on="1x1"`, the paper\'s, as '
-            "keras.applications builds it); the zoo's v1.5 default (stride on the 3x3 conv, 6 % more "
-            "multiply-adds) is timed in the same turns.",
+            (
+                'ResNet-50 rows compare the same variant (zoo `stride_on="1x1"`, the paper\'s, as '
+                "keras.applications builds it); the zoo's v1.5 default (stride on the 3x3 conv, 6 % more "
+                "multiply-adds) is timed in the same turns."
+            ),
             "",
             f"{d['repeats']} interleaved repeats after {d['warmup']} warm-up steps; "
             "ratio = zoo images/s "
@@ -215,9 +219,11 @@ def render_train_overhead(d) -> list[str]:
     )
     out += [
         "",
-        f"Batch {d['batch_size']}, {d['epochs']} epochs of {d['train_examples']} images + "
-        f"validation, {d['repeats']} interleaved repeats after 1 warm-up call each. Target "
-        f"<= 1.03 for `zoo.train` (defaults): **{'met' if d['met'] else 'missed'}**.",
+        (
+            f"Batch {d['batch_size']}, {d['epochs']} epochs of {d['train_examples']} images + "
+            f"validation, {d['repeats']} interleaved repeats after 1 warm-up call each. Target "
+            f"<= 1.03 for `zoo.train` (defaults): **{'met' if d['met'] else 'missed'}**."
+        ),
         "",
     ]
     if d.get("knobs"):
@@ -240,7 +246,7 @@ def render_train_overhead(d) -> list[str]:
 
 def render_backends(d) -> list[str]:
     rows = []
-    for model in d["fastest"].keys():
+    for model in d["fastest"]:
         ranked = sorted(
             d["results"].items(), key=lambda kv: -kv[1]["models"][model]["images_per_s"]
         )
@@ -297,11 +303,13 @@ def render_input_pipeline(d) -> list[str]:
     )
     out += [
         "",
-        f"{d['images']:,} CIFAR-10 train JPEGs (32x32), batch {d['batch_size']}, "
-        f"{d['workers']} workers, {d['repeats']} interleaved repeats after 1 warm-up epoch. "
-        f"`zoo.data.load` itself (screen + decode once): {d['zoo_load_s']:.2f} s = "
-        f"{d['zoo_load_images_per_s']:,.0f} images/s. Target >= 1.0 vs torchvision: "
-        f"**{ {True: 'met', False: 'missed', None: 'not measured'}[d['met']] }**.",
+        (
+            f"{d['images']:,} CIFAR-10 train JPEGs (32x32), batch {d['batch_size']}, "
+            f"{d['workers']} workers, {d['repeats']} interleaved repeats after 1 warm-up epoch. "
+            f"`zoo.data.load` itself (screen + decode once): {d['zoo_load_s']:.2f} s = "
+            f"{d['zoo_load_images_per_s']:,.0f} images/s. Target >= 1.0 vs torchvision: "
+            f"**{ {True: 'met', False: 'missed', None: 'not measured'}[d['met']] }**."
+        ),
     ]
     for label, why in d.get("skipped", {}).items():
         out.append(f"Skipped {label}: {why}.")
@@ -350,8 +358,10 @@ def render_gpu_resnet50(d) -> list[str]:
     title = "6. GPU: ResNet-50 training, bfloat16, zoo (JAX) vs keras.applications vs torchvision"
     if d.get("skipped") and isinstance(d["skipped"], str):
         return _head(title, d) + [
-            f"Skipped: {d['skipped']} (the GPU figures recorded on a lent "
-            "H100 are in the hand-written GPU section below).",
+            (
+                f"Skipped: {d['skipped']} (the GPU figures recorded on a lent "
+                "H100 are in the hand-written GPU section below)."
+            ),
             "",
         ]
     res = d["results"]
@@ -369,8 +379,10 @@ def render_gpu_resnet50(d) -> list[str]:
     return (
         _head(title, d)
         + [
-            f"Devices: {', '.join(d['devices'])}; batch {d['batch_size']} x "
-            f"224x224x3, {d['repeats']} repeats of {d['steps']} steps.",
+            (
+                f"Devices: {', '.join(d['devices'])}; batch {d['batch_size']} x "
+                f"224x224x3, {d['repeats']} repeats of {d['steps']} steps."
+            ),
             "",
         ]
         + _table(("contender", "images/s", "step ms", "params", "vs torch.compile"), rows)
@@ -414,8 +426,10 @@ def render(results: dict, machine: dict, quick: bool, total_s: float, ran=None) 
             + " (each section gives its own command, duration, load and date)."
         ),
         "",
-        f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gb']} GB RAM, "
-        f"GPU: {gpu}; {machine['platform']}",
+        (
+            f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gb']} GB RAM, "
+            f"GPU: {gpu}; {machine['platform']}"
+        ),
         f"- Versions: Python {machine['python']}, {versions}",
         "",
     ]

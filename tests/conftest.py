@@ -46,7 +46,12 @@ def heavy_imports(code: str, heavy=FRAMEWORKS) -> list[str]:
         f"print(_json.dumps(sorted({{m.split('.')[0] for m in _sys.modules}} & {set(heavy)!r})))"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", probe],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -31,6 +31,7 @@ def _run(args, tmp_path, timeout=900):
         capture_output=True,
         text=True,
         timeout=timeout,
+        check=False,
     )
 
 
