@@ -74,7 +74,7 @@ def test_existing_run_directory_is_not_overwritten(digits, tmp_path):
 def test_regularization_augmentation_and_schedule_together(digits):
     config = TrainConfig(
         epochs=2, batch_size=64, optimizer="nesterov", learning_rate=0.05, schedule="step",
-        step_size=1, gamma=0.1, l2=1e-4, dropout=0.25, augment=["translate:0.05", "rotate:0.02"],
+        step_size=1, gamma=0.1, l2=1e-4, dense_dropout=0.25, augment=["translate:0.05", "rotate:0.02"],
         early_stopping=True, patience=1,
     )  # fmt: skip
     result = train("mlp", digits, config, verbose=0, model_kwargs={"hidden_units": [64]})
