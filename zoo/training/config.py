@@ -44,6 +44,7 @@ __all__ = [
     "OPTIMIZERS",
     "SCHEDULES",
     "TrainConfig",
+    "as_config",
 ]
 
 
@@ -299,6 +300,29 @@ class TrainConfig:
         if "dropout" in changes and "dense_dropout" not in changes:
             del base["dense_dropout"]  # the old name replaces the new one
         return self.from_dict({**base, **changes})
+
+
+def as_config(config: Any = None, **overrides: Any) -> TrainConfig:
+    """A `TrainConfig` from None (the defaults), a config, a dict or a JSON/YAML path.
+
+    Args:
+        config: what to read.
+        **overrides: fields to change afterwards.
+
+    Raises:
+        ValueError: another type, or invalid values.
+    """
+    if config is None:
+        config = TrainConfig()
+    elif isinstance(config, dict):
+        config = TrainConfig.from_dict(config)
+    elif isinstance(config, (str, os.PathLike)):
+        config = TrainConfig.from_file(config)
+    elif not isinstance(config, TrainConfig):
+        raise ValueError(
+            f"config must be a TrainConfig, dict or file path; received {type(config).__name__}."
+        )
+    return config.replace(**overrides) if overrides else config
 
 
 #: Old key -> new field name, still read from dicts, JSON, YAML and run.json files.

@@ -96,6 +96,9 @@ class DoctorCallback(_callback_base()):
         verbose: print stop messages and the final report. Defaults to 1.
     """
 
+    #: Key of this callback's state in state.json (stable across renames).
+    state_key = "DoctorCallback"
+
     def __init__(
         self,
         num_classes: int | None = None,

@@ -197,6 +197,8 @@ class ResumableReduceLROnPlateau(ResumableCounters, keras.callbacks.ReduceLROnPl
     checkpoint restores. Also logs ``lr`` like `EpochLRScheduler`.
     """
 
+    #: Key of this callback's state in state.json (stable across renames).
+    state_key = "ResumableReduceLROnPlateau"
     _STATE = ("wait", "best", "cooldown_counter")
     _INT_STATE = ("wait", "cooldown_counter")
 
