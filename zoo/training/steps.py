@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from zoo.training import runs
@@ -89,8 +90,20 @@ class TrainingRun:
 
 
 # ------------------------------------------------------------------ prepare
-def prepare_run(model, data, config, *, run_dir=None, resume=False, force=False, overwrite=False,
-                preprocessing=None, model_kwargs=None, verbose=1, command=None) -> TrainingRun:  # fmt: skip
+def prepare_run(
+    model: Any,
+    data: Any,
+    config: Any,
+    *,
+    run_dir: str | os.PathLike | None = None,
+    resume: bool = False,
+    force: bool = False,
+    overwrite: bool = False,
+    preprocessing: Preprocessing | None = None,
+    model_kwargs: dict | None = None,
+    verbose: int | str = 1,
+    command: str | None = None,
+) -> TrainingRun:
     """Step 1: the data, the compiled model, the run directory and the callbacks.
 
     Arguments as ``zoo.train``'s.
@@ -197,7 +210,7 @@ def _open_run_directory(tr: TrainingRun, identity: dict, force: bool) -> None:
 
 
 # ------------------------------------------------------------------ restore
-def restore_run(tr: TrainingRun, extra_callbacks=()) -> None:
+def restore_run(tr: TrainingRun, extra_callbacks: Iterable[Any] = ()) -> None:
     """Step 2: a resumed run's weights, optimizer, callbacks, history and best; the checkpoint.
 
     Args:
