@@ -306,6 +306,12 @@ def test_training_code_imports_no_benchmark_and_no_publisher_at_module_level():
                 assert not (node.module == "zoo" and "pretrained" in [a.name for a in node.names])
 
 
+def test_importing_the_training_path_imports_no_keras():
+    from conftest import heavy_imports
+
+    assert heavy_imports("import zoo.training.fit", ("keras", "tensorflow", "jax")) == []
+
+
 def test_all_layers_walks_nested_models_with_public_api():
     import keras
 

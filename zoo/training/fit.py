@@ -31,7 +31,6 @@ from zoo.training.model_setup import (
 )
 from zoo.training.preprocess import Preprocessing
 from zoo.training.results import TrainResult, publish_result
-from zoo.training.steps import finalize_run, fit_run, prepare_run, publish_run, restore_run
 
 __all__ = [
     "CLASSIFICATION_LOSSES",
@@ -97,6 +96,8 @@ def train(
         ValueError: bad config, data or model; ``ResumeError`` when a resume
             would not continue the same run.
     """
+    from zoo.training.steps import finalize_run, fit_run, prepare_run, publish_run, restore_run
+
     run = prepare_run(
         model,
         data,

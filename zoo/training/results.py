@@ -14,9 +14,8 @@ from zoo.constants import DEFAULT_SEED
 from zoo.training.config import TrainConfig
 from zoo.training.execution import machine, versions
 from zoo.training.preprocess import Preprocessing
-from zoo.training.runs import jsonable_kwargs
 
-__all__ = ["TrainResult", "publish_result"]
+__all__ = ["TrainResult", "jsonable_kwargs", "publish_result"]
 
 
 @dataclasses.dataclass
@@ -119,3 +118,8 @@ def publish_result(
         manifest["command"] = command or result.command
     manifest.update(extra or {})
     return publish(result.model, name, manifest, overwrite=overwrite, root=root)
+
+
+def jsonable_kwargs(kwargs: dict) -> dict:
+    """Builder kwargs as JSON keeps them (tuples as lists), for run.json and manifests."""
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in kwargs.items()}

@@ -48,6 +48,7 @@ from zoo.constants import json_default
 from zoo.saving import write_text_atomic
 from zoo.training.callbacks import DOCTOR_REPORT, HISTORY_CSV
 from zoo.training.config import TrainConfig
+from zoo.training.results import jsonable_kwargs
 
 RUN_JSON = "run.json"
 STATE_JSON = "state.json"
@@ -323,10 +324,6 @@ def check_same_run(
 
 def _norm(value):
     return json.loads(json.dumps(value, sort_keys=True, default=list))
-
-
-def jsonable_kwargs(d: dict) -> dict:
-    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
 
 
 def __getattr__(name: str) -> Any:
