@@ -237,3 +237,42 @@ def test_doctor_is_wired_with_report(tmp_path):
     cbs = make_callbacks(TrainConfig(), tmp_path)
     doctor = next(cb for cb in cbs if isinstance(cb, DoctorCallback))
     assert doctor.report_path == str(tmp_path / "doctor.txt")
+
+
+def test_state_keys_are_stable_even_for_subclasses():
+    """state.json of old runs keys callback state by these names; a subclass keeps its parent's."""
+
+    class MyDoctor(DoctorCallback):
+        pass
+
+    assert DoctorCallback.state_key == "DoctorCallback"
+    assert ResumableEarlyStopping.state_key == "ResumableEarlyStopping"
+    assert ResumableReduceLROnPlateau.state_key == "ResumableReduceLROnPlateau"
+    assert set(get_callbacks_state([MyDoctor(verbose=0)])) == {"DoctorCallback"}
+    doubled = get_callbacks_state([DoctorCallback(verbose=0), MyDoctor(verbose=0)])
+    assert set(doubled) == {"DoctorCallback", "DoctorCallback_2"}
+
+
+def test_monitor_is_passed_in_not_patched():
+    from zoo.training.callbacks import find_callback
+
+    cfg = TrainConfig(schedule="plateau", early_stopping=True, monitor="val_loss")
+    cbs = make_callbacks(cfg, monitor="loss", has_validation=True)
+    assert find_callback(cbs, ResumableEarlyStopping).monitor == "loss"
+    assert find_callback(cbs, ResumableReduceLROnPlateau).monitor == "loss"
+    assert find_callback(cbs, keras.callbacks.CSVLogger) is None
+    # the check is on what the user asked for: val_loss without validation data still fails early
+    with pytest.raises(ValueError, match="needs validation data"):
+        make_callbacks(cfg, monitor="loss", has_validation=False)
+
+
+def test_data_kwargs_for_arrays_and_datasets():
+    from zoo.training.fit_data import data_kwargs, steps_per_epoch
+
+    x, y = np.zeros((5, 2)), np.zeros(5)
+    assert data_kwargs((x, y), 2) == {"x": x, "y": y, "batch_size": 2}
+    assert data_kwargs((x, y), 2, shuffle=True)["shuffle"] is True
+    assert steps_per_epoch((x, y), 2) == 3
+    dataset = [(x, y)] * 4
+    assert data_kwargs(dataset, 2, shuffle=True) == {"x": dataset}
+    assert steps_per_epoch(dataset, 2) == 4

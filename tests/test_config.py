@@ -38,7 +38,7 @@ def _full():
         loss="svm_hinge",
         sparse_labels=True,
         l2=1e-4,
-        dropout=0.5,
+        dense_dropout=0.5,
         max_norm=3.0,
         augment=["flip", "rotate:0.1", ("zoom", 0.2)],
         seed=3,
@@ -104,7 +104,7 @@ def test_unknown_key_lists_valid_ones():
         ({"loss": "xent"}, "loss"),
         ({"label_smoothing": 1.0}, "label_smoothing"),
         ({"label_smoothing": 0.1, "loss": "mse"}, "label_smoothing"),
-        ({"dropout": 1.0}, "dropout"),
+        ({"dense_dropout": 1.0}, "dense_dropout"),
         ({"augment": ["flp"]}, "augment"),
         ({"augment": ["zoom:2"]}, "augment"),
         ({"validation_split": 1.0}, "validation_split"),
@@ -183,3 +183,36 @@ def test_make_optimizer_details():
     sgdw = make_optimizer(TrainConfig(optimizer="momentum", weight_decay=1e-4))
     assert sgdw.weight_decay == 1e-4
     assert make_optimizer(TrainConfig(optimizer="adam")).weight_decay is None
+
+
+# ------------------------------------------- dropout -> dense_dropout rename
+def test_dense_dropout_old_keyword_warns_and_maps():
+    import dataclasses
+
+    with pytest.warns(DeprecationWarning, match="dense_dropout"):
+        old = TrainConfig(dropout=0.3)
+    new = TrainConfig(dense_dropout=0.3)
+    assert old == new and old.dense_dropout == 0.3
+    assert "dropout" not in old.to_dict() and old.to_dict()["dense_dropout"] == 0.3
+    assert "dropout" not in [f.name for f in dataclasses.fields(TrainConfig)]
+    assert dataclasses.replace(old, epochs=2) == new.replace(epochs=2)
+    with pytest.warns(DeprecationWarning):
+        assert TrainConfig().replace(dropout=0.3) == new
+    with pytest.raises(ValueError, match="dense_dropout"):
+        TrainConfig(dropout=0.3, dense_dropout=0.2)
+
+
+@pytest.mark.parametrize("ext", [".json", ".yaml"])
+def test_dense_dropout_old_key_in_files(tmp_path, ext):
+    import yaml
+
+    path = tmp_path / f"old{ext}"
+    data = {"epochs": 3, "dropout": 0.25}
+    path.write_text(json.dumps(data) if ext == ".json" else yaml.safe_dump(data))
+    with pytest.warns(DeprecationWarning, match="dense_dropout"):
+        cfg = TrainConfig.from_file(path)
+    assert cfg == TrainConfig(epochs=3, dense_dropout=0.25)
+    with pytest.warns(DeprecationWarning):
+        assert TrainConfig.from_dict({"dropout": 0.25, "dense_dropout": 0.25}).dense_dropout == 0.25
+    with pytest.raises(ValueError, match="old name"), pytest.warns(DeprecationWarning):
+        TrainConfig.from_dict({"dropout": 0.25, "dense_dropout": 0.5})

@@ -40,6 +40,10 @@ def test_legacy_run_resumes_to_the_end(legacy_run):
     assert result.config.learning_rate == pytest.approx(0.05)
     assert result.history["lr"][2] < result.history["lr"][1]
     assert "test_accuracy" in result.metrics
+    # that run.json spells TrainConfig.dense_dropout "dropout": read as it, not a changed config
+    with open(os.path.join(FIXTURE, "run.json")) as f:
+        assert "dropout" in json.load(f)["config"]
+    assert result.config.dense_dropout == 0.0
     # the recorded builder arguments still build the same model
     assert result.model.get_layer("dense1").kernel.shape == (784, 16)
     assert result.model.get_layer("dense1").kernel_regularizer is not None

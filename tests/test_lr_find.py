@@ -48,7 +48,8 @@ def test_sweep_suggests_a_rate_inside_the_range_and_plots(npz, tmp_path):
     # the loss falls somewhere in the sweep: a real training signal
     assert np.nanmin(result.smoothed) < result.smoothed[0]
     path = result.plot(tmp_path / "curve.png")
-    data = open(path, "rb").read()
+    with open(path, "rb") as fh:
+        data = fh.read()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10000
 
 

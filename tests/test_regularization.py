@@ -165,7 +165,7 @@ def test_empty_policy_returns_model_and_errors():
 
 
 def test_from_train_config():
-    policy = RegularizationPolicy.from_config(TrainConfig(l2=1e-4, dropout=0.5, max_norm=3.0))
+    policy = RegularizationPolicy.from_config(TrainConfig(l2=1e-4, dense_dropout=0.5, max_norm=3.0))
     assert (policy.l2, policy.dropout, policy.max_norm) == (1e-4, 0.5, 3.0)
 
 

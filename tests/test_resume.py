@@ -1,7 +1,8 @@
 """Kill-safe training: SIGKILL a real training process mid-epoch and mid-save, then resume.
 
-After each kill, ``zoo train --resume RUN_DIR`` (a real CLI subprocess) must
-finish the run with the exact epoch count, optimizer iterations and learning
+After each kill, ``zoo train --resume RUN_DIR`` (the real CLI, invoked in this
+test process: only the killed training needs a process of its own) must finish
+the run with the exact epoch count, optimizer iterations and learning
 rate schedule of an uninterrupted run, one continuous history with no
 duplicated epoch, and a best model that is the best epoch's.
 """
@@ -54,12 +55,28 @@ def _worker(run_dir, data, *extra):
         str(EPOCHS),
         *extra,
     ]
-    return subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=600)
+    return subprocess.run(cmd, check=False, env=_env(), capture_output=True, text=True, timeout=600)
+
+
+def _cli(*args):
+    """Runs ``zoo train ARGS`` in this process; returns ``(exit code, everything it printed)``."""
+    from click.testing import CliRunner
+
+    from cli.main import cli
+
+    result = CliRunner().invoke(cli, ["train", *args])
+    text = result.output
+    try:
+        text += result.stderr
+    except ValueError:  # older click: stderr already mixed into output
+        pass
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        text += repr(result.exception)
+    return result.exit_code, text
 
 
 def _resume_cli(run_dir):
-    cmd = [sys.executable, "-m", "cli.main", "train", "--resume", str(run_dir), "--quiet"]
-    return subprocess.run(cmd, env=_env(), cwd=REPO, capture_output=True, text=True, timeout=600)
+    return _cli("--resume", str(run_dir), "--quiet")
 
 
 def _history(run_dir):
@@ -107,8 +124,8 @@ def test_sigkill_mid_epoch_then_resume(tmp_path, small_npz):
     state = json.loads((run_dir / "state.json").read_text())
     assert state["epoch"] == 2 and state["iterations"] == 2 * STEPS  # epochs 1-2 committed
     assert [int(r["epoch"]) for r in _history(run_dir)] == [1, 2]
-    resumed = _resume_cli(run_dir)
-    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    code, output = _resume_cli(run_dir)
+    assert code == 0, output[-2000:]
     _check_finished_run(run_dir)
     # Both sessions are on record, and the resumed one owns epochs 3-4.
     from zoo.training.runs import RunDirectory, session_summary
@@ -145,26 +162,20 @@ def test_sigkill_mid_save_then_resume(tmp_path, small_npz, target):
     json.loads((run_dir / "run.json").read_text())
     if (run_dir / "state.json").exists():  # absent when killed before the first commit
         json.loads((run_dir / "state.json").read_text())
-    resumed = _resume_cli(run_dir)
-    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    code, output = _resume_cli(run_dir)
+    assert code == 0, output[-2000:]
     _check_finished_run(run_dir)
 
 
 def test_resume_refuses_a_changed_run(tmp_path, small_npz):
+    from zoo.training.config import TrainConfig
+    from zoo.training.fit import train
+
     run_dir = tmp_path / "run"
-    done = _worker(run_dir, small_npz)
-    assert done.returncode == 0, done.stderr[-2000:]
-    cmd = [
-        sys.executable,
-        "-m",
-        "cli.main",
-        "train",
-        "--resume",
-        str(run_dir),
-        "--optimizer",
-        "adam",
-        "--quiet",
-    ]
-    changed = subprocess.run(cmd, env=_env(), cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert changed.returncode == 1
-    assert "changed since the run started" in changed.stdout + changed.stderr
+    config = TrainConfig(
+        epochs=1, batch_size=BATCH, optimizer="momentum", learning_rate=LR0, seed=3
+    )
+    train("lenet5", small_npz, config, run_dir=run_dir, verbose=0)
+    code, output = _cli("--resume", str(run_dir), "--optimizer", "adam", "--quiet")
+    assert code == 1
+    assert "changed since the run started" in output

@@ -74,7 +74,7 @@ def test_existing_run_directory_is_not_overwritten(digits, tmp_path):
 def test_regularization_augmentation_and_schedule_together(digits):
     config = TrainConfig(
         epochs=2, batch_size=64, optimizer="nesterov", learning_rate=0.05, schedule="step",
-        step_size=1, gamma=0.1, l2=1e-4, dropout=0.25, augment=["translate:0.05", "rotate:0.02"],
+        step_size=1, gamma=0.1, l2=1e-4, dense_dropout=0.25, augment=["translate:0.05", "rotate:0.02"],
         early_stopping=True, patience=1,
     )  # fmt: skip
     result = train("mlp", digits, config, verbose=0, model_kwargs={"hidden_units": [64]})
@@ -262,3 +262,67 @@ def test_a_run_from_before_a_new_config_field_still_resumes_in_the_same_process(
     result = train(run_dir=run_dir, resume=True, verbose=0)
     assert result.status == "completed"
     assert result.history["epoch"] == [1]
+
+
+def test_the_steps_of_train_one_by_one(digits, tmp_path):
+    """``train`` is prepare -> restore -> fit -> finalize -> publish; each step runs on its own."""
+    from zoo.training import steps
+    from zoo.training.callbacks import find_callback
+    from zoo.training.doctor import DoctorCallback
+
+    run_dir = tmp_path / "run"
+    config = TrainConfig(epochs=1, batch_size=64, seed=1)
+    tr = steps.prepare_run("lenet5", digits, config, run_dir=run_dir, verbose=0)
+    assert (run_dir / "run.json").is_file() and tr.state is None and tr.monitor == "val_loss"
+    assert isinstance(find_callback(tr.callbacks, DoctorCallback), DoctorCallback)
+    assert tr.built.trainer is tr.built.net  # no augmentation: the model is trained as is
+    steps.restore_run(tr)
+    assert tr.initial_epoch == 0 and tr.callbacks[-1] is tr.checkpoint
+    steps.fit_run(tr, verbose=0)
+    assert tr.keras_history is not None and tr.seconds > 0
+    result = steps.finalize_run(tr)
+    assert (result.status, result.epochs) == ("completed", 1)
+    assert (run_dir / "model.keras").is_file() and "test_accuracy" in result.metrics
+    steps.publish_run(result, None)  # nothing asked: nothing published
+
+
+def test_training_code_imports_no_benchmark_and_no_publisher_at_module_level():
+    """Layering: training describes the machine through zoo.machine, publishes in one step."""
+    import ast
+    import pathlib
+
+    root = pathlib.Path(zoo.__file__).parent / "training"
+    for path in root.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names]
+                module = getattr(node, "module", None) or ""
+                assert "zoo.bench" not in [module, *names], path.name
+                assert "bench" not in names or module != "zoo", path.name
+        for node in tree.body:  # module level
+            if isinstance(node, ast.ImportFrom):
+                assert node.module != "zoo.pretrained", path.name
+                assert not (node.module == "zoo" and "pretrained" in [a.name for a in node.names])
+
+
+def test_importing_the_training_path_imports_no_keras():
+    from conftest import heavy_imports
+
+    assert heavy_imports("import zoo.training.fit", ("keras", "tensorflow", "jax")) == []
+
+
+def test_all_layers_walks_nested_models_with_public_api():
+    import keras
+
+    from zoo.training.model_setup import all_layers, has_penalty
+
+    inner_in = keras.Input((4,))
+    inner = keras.Model(
+        inner_in, keras.layers.Dense(3, kernel_regularizer="l2", name="deep")(inner_in)
+    )
+    outer_in = keras.Input((4,))
+    outer = keras.Model(outer_in, keras.layers.Dense(2, name="top")(inner(outer_in)))
+    names = [layer.name for layer in all_layers(outer)]
+    assert "deep" in names and "top" in names
+    assert has_penalty(outer) and not has_penalty(keras.Model(outer_in, outer_in))

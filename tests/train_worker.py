@@ -19,7 +19,7 @@ import signal
 import keras
 
 import zoo.saving
-import zoo.training.runs
+import zoo.training.run_checkpoint
 from zoo.training.config import TrainConfig
 from zoo.training.fit import train
 
@@ -58,7 +58,7 @@ def kill_during_save(substring: str, nth: int) -> None:
         return original(path, write_fn, suffix)
 
     zoo.saving.atomic_write = atomic_write
-    zoo.training.runs.atomic_write = atomic_write
+    zoo.training.run_checkpoint.atomic_write = atomic_write
 
 
 def main():

@@ -13,6 +13,9 @@ from typing import Any
 _EXPORTS = {
     # config (no Keras)
     "TrainConfig": "config",
+    "as_config": "config",
+    # the run steps of zoo.train
+    "TrainingRun": "steps",
     # optimizers
     "make_optimizer": "optimizers",
     # schedules
@@ -44,6 +47,7 @@ _EXPORTS = {
     "make_augmentation": "regularization",
     # callbacks
     "make_callbacks": "callbacks",
+    "find_callback": "callbacks",
     "ResumableEarlyStopping": "callbacks",
     "get_callbacks_state": "callbacks",
     "set_callbacks_state": "callbacks",
@@ -74,9 +78,12 @@ __all__ = [
     "ResumableReduceLROnPlateau",
     "StepDecay",
     "TrainConfig",
+    "TrainingRun",
     "TukeyBiweight",
+    "as_config",
     "deserialize_schedule",
     "diagnose",
+    "find_callback",
     "format_report",
     "get_callbacks_state",
     "make_augmentation",

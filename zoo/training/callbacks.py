@@ -32,6 +32,7 @@ from typing import Any
 import keras
 
 from zoo.training.doctor import DoctorCallback
+from zoo.training.fit_data import data_kwargs
 from zoo.training.schedules import (
     EpochLRScheduler,
     ResumableCounters,
@@ -46,6 +47,7 @@ __all__ = [
     "ResumableEarlyStopping",
     "TestSplitTracker",
     "evaluate_kwargs",
+    "find_callback",
     "get_callbacks_state",
     "make_callbacks",
     "monitor_mode",
@@ -87,6 +89,8 @@ class ResumableEarlyStopping(ResumableCounters, keras.callbacks.EarlyStopping):
     the weights of the first resumed epoch when ``restore_best_weights=True``.
     """
 
+    #: Key of this callback's state in state.json (stable across renames).
+    state_key = "ResumableEarlyStopping"
     _STATE = ("wait", "best", "best_epoch")
     _INT_STATE = ("wait", "best_epoch")
 
@@ -109,10 +113,8 @@ class ResumableEarlyStopping(ResumableCounters, keras.callbacks.EarlyStopping):
 
 
 def evaluate_kwargs(data, batch_size: int | None) -> dict:
-    """``Model.evaluate``'s data arguments for ``(x, y)`` arrays or a batch-yielding dataset."""
-    if isinstance(data, tuple):
-        return {"x": data[0], "y": data[1], "batch_size": batch_size}
-    return {"x": data}
+    """``Model.evaluate``'s data arguments (see `zoo.training.fit_data.data_kwargs`)."""
+    return data_kwargs(data, batch_size)
 
 
 class TestSplitTracker(keras.callbacks.Callback):
@@ -138,7 +140,7 @@ class TestSplitTracker(keras.callbacks.Callback):
             return
         start = time.perf_counter()
         values = self.model.evaluate(
-            **evaluate_kwargs(self.data, self.batch_size), verbose=0, return_dict=True
+            **data_kwargs(self.data, self.batch_size), verbose=0, return_dict=True
         )
         logs.update({f"test_{name}": float(value) for name, value in values.items()})
         logs["test_time"] = time.perf_counter() - start
@@ -154,6 +156,7 @@ def make_callbacks(
     verbose: int = 1,
     csv_log: bool = True,
     test_data: tuple | Any = None,
+    monitor: str | None = None,
 ) -> list[keras.callbacks.Callback]:
     """Builds the callbacks a `TrainConfig` asks for (see the module doc).
 
@@ -173,6 +176,10 @@ def make_callbacks(
             writes one continuous history itself, resume included.
         test_data: ``(x, y)`` arrays or a dataset of the test split; with
             ``config.track_test`` it is evaluated after every epoch.
+        monitor: the metric early stopping and reduce-on-plateau watch;
+            default ``config.monitor`` (``zoo.train`` passes the name the run
+            actually reports, e.g. ``loss`` for ``val_loss`` without
+            validation data).
 
     Returns:
         A new list of new callback instances.
@@ -181,45 +188,15 @@ def make_callbacks(
         ValueError: a ``val_*`` monitor without validation data, or
             ``track_test`` without ``test_data``.
     """
-    monitor = config.monitor
-    watches = config.early_stopping or config.schedule == "plateau"
-    if watches and has_validation is False and monitor.startswith("val_"):
-        raise ValueError(
-            f"TrainConfig.monitor={monitor!r} needs validation data (used by "
-            f"{'early stopping' if config.early_stopping else 'reduce-on-plateau'}); "
-            "set validation_split > 0, pass validation data, or monitor "
-            f"{monitor[4:]!r}."
-        )
+    _check_monitor(config, has_validation)
+    monitor = config.monitor if monitor is None else monitor
     if run_dir is not None:
         run_dir = os.fspath(run_dir)
         os.makedirs(run_dir, exist_ok=True)
-
     callbacks: list[keras.callbacks.Callback] = []
     if getattr(config, "track_test", False):
-        if test_data is None:
-            raise ValueError(
-                "TrainConfig.track_test=True needs a test split: use a folder with a test/ "
-                "subfolder, an .npz with x_test/y_test, or turn track_test off."
-            )
-        callbacks.append(TestSplitTracker(test_data, config.batch_size))
-    schedule = make_schedule(config)
-    if config.schedule == "plateau":
-        if schedule is not None:  # warmup first, then plateau takes over
-            callbacks.append(EpochLRScheduler(schedule, until_epoch=config.warmup_epochs))
-        callbacks.append(
-            ResumableReduceLROnPlateau(
-                monitor=monitor,
-                mode=monitor_mode(monitor),
-                factor=config.plateau_factor,
-                patience=config.plateau_patience,
-                cooldown=config.plateau_cooldown,
-                min_delta=config.min_delta,
-                min_lr=config.min_lr,
-                verbose=verbose,
-            )
-        )
-    elif schedule is not None:
-        callbacks.append(EpochLRScheduler(schedule))
+        callbacks.append(_test_tracker(config, test_data))
+    callbacks.extend(_lr_callbacks(config, monitor, verbose))
     callbacks.append(keras.callbacks.TerminateOnNaN())
     if config.doctor:
         report = None if run_dir is None else os.path.join(run_dir, DOCTOR_REPORT)
@@ -238,24 +215,77 @@ def make_callbacks(
             )
         )
     if run_dir is not None:
-        if csv_log:
-            callbacks.append(
-                keras.callbacks.CSVLogger(os.path.join(run_dir, HISTORY_CSV), append=True)
-            )
-        if config.tensorboard:
-            if keras.backend.backend() == "tensorflow":
-                callbacks.append(
-                    keras.callbacks.TensorBoard(log_dir=os.path.join(run_dir, TENSORBOARD_DIR))
-                )
-            else:
-                warnings.warn(
-                    "TrainConfig.tensorboard=True is skipped: TensorBoard logging "
-                    "needs the TensorFlow backend; the current backend is "
-                    f"{keras.backend.backend()!r}.",
-                    stacklevel=2,
-                )
+        callbacks.extend(_file_callbacks(config, run_dir, csv_log))
     callbacks.extend(extra)
     return callbacks
+
+
+def _check_monitor(config: Any, has_validation: bool | None) -> None:
+    """Refuses a ``val_`` monitor for early stopping/plateau when there is no validation data."""
+    monitor = config.monitor
+    watches = config.early_stopping or config.schedule == "plateau"
+    if watches and has_validation is False and monitor.startswith("val_"):
+        raise ValueError(
+            f"TrainConfig.monitor={monitor!r} needs validation data (used by "
+            f"{'early stopping' if config.early_stopping else 'reduce-on-plateau'}); "
+            "set validation_split > 0, pass validation data, or monitor "
+            f"{monitor[4:]!r}."
+        )
+
+
+def _test_tracker(config: Any, test_data: Any) -> TestSplitTracker:
+    if test_data is None:
+        raise ValueError(
+            "TrainConfig.track_test=True needs a test split: use a folder with a test/ "
+            "subfolder, an .npz with x_test/y_test, or turn track_test off."
+        )
+    return TestSplitTracker(test_data, config.batch_size)
+
+
+def _lr_callbacks(config: Any, monitor: str, verbose: int) -> list[keras.callbacks.Callback]:
+    """The schedule's `EpochLRScheduler`, and reduce-on-plateau (after any warmup)."""
+    schedule = make_schedule(config)
+    if config.schedule != "plateau":
+        return [] if schedule is None else [EpochLRScheduler(schedule)]
+    out: list[keras.callbacks.Callback] = []
+    if schedule is not None:  # warmup first, then plateau takes over
+        out.append(EpochLRScheduler(schedule, until_epoch=config.warmup_epochs))
+    out.append(
+        ResumableReduceLROnPlateau(
+            monitor=monitor,
+            mode=monitor_mode(monitor),
+            factor=config.plateau_factor,
+            patience=config.plateau_patience,
+            cooldown=config.plateau_cooldown,
+            min_delta=config.min_delta,
+            min_lr=config.min_lr,
+            verbose=verbose,
+        )
+    )
+    return out
+
+
+def _file_callbacks(config: Any, run_dir: str, csv_log: bool) -> list[keras.callbacks.Callback]:
+    """Keras' CSV log and TensorBoard writers in ``run_dir``, as asked."""
+    out: list[keras.callbacks.Callback] = []
+    if csv_log:
+        out.append(keras.callbacks.CSVLogger(os.path.join(run_dir, HISTORY_CSV), append=True))
+    if config.tensorboard:
+        if keras.backend.backend() == "tensorflow":
+            out.append(keras.callbacks.TensorBoard(log_dir=os.path.join(run_dir, TENSORBOARD_DIR)))
+        else:
+            warnings.warn(
+                "TrainConfig.tensorboard=True is skipped: TensorBoard logging "
+                "needs the TensorFlow backend; the current backend is "
+                f"{keras.backend.backend()!r}.",
+                stacklevel=3,
+            )
+    return out
+
+
+def find_callback(callbacks: Iterable[Any], kind: type) -> Any:
+    """The first callback in ``callbacks`` that is a ``kind`` (an instance), or None."""
+    return next((cb for cb in callbacks if isinstance(cb, kind)), None)
 
 
 def _keys(callbacks: Sequence[Any]) -> list[tuple[str, Any]]:
@@ -265,7 +295,7 @@ def _keys(callbacks: Sequence[Any]) -> list[tuple[str, Any]]:
     for cb in callbacks:
         if not (hasattr(cb, "get_state") and hasattr(cb, "set_state")):
             continue
-        name = type(cb).__name__
+        name = getattr(cb, "state_key", None) or type(cb).__name__
         seen[name] = seen.get(name, 0) + 1
         out.append((name if seen[name] == 1 else f"{name}_{seen[name]}", cb))
     return out
@@ -274,7 +304,9 @@ def _keys(callbacks: Sequence[Any]) -> list[tuple[str, Any]]:
 def get_callbacks_state(callbacks: Sequence[Any]) -> dict[str, dict[str, Any]]:
     """Collects ``get_state()`` of every stateful callback (JSON-ready).
 
-    Keys are class names (``_2``, ``_3``... for repeats), so the same
+    Keys are each callback's ``state_key`` (the zoo's callbacks keep the class
+    name they had when state.json files were first written, so old runs
+    resume), else its class name; ``_2``, ``_3``... for repeats, so the same
     `make_callbacks` call on resume lines up.
     """
     return {key: cb.get_state() for key, cb in _keys(callbacks)}

@@ -21,11 +21,21 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
-import math
 import os
 import typing
+import warnings
 from collections.abc import Mapping
 from typing import Any
+
+from zoo.training.config_validation import (
+    AUGMENTATIONS,
+    DISTRIBUTE,
+    LOSSES,
+    OPTIMIZERS,
+    SCHEDULES,
+    coerce,
+    validate,
+)
 
 __all__ = [
     "AUGMENTATIONS",
@@ -34,53 +44,8 @@ __all__ = [
     "OPTIMIZERS",
     "SCHEDULES",
     "TrainConfig",
+    "as_config",
 ]
-
-OPTIMIZERS = (
-    "sgd",
-    "momentum",
-    "nesterov",
-    "adagrad",
-    "adadelta",
-    "rmsprop",
-    "adam",
-    "adamw",
-)
-SCHEDULES = (
-    "none",
-    "step",
-    "exponential",
-    "inverse_time",
-    "plateau",
-    "cosine",
-    "sgdr",
-    "one_cycle",
-)
-LOSSES = (
-    "categorical_crossentropy",
-    "binary_crossentropy",
-    "svm_hinge",  # Weston-Watkins multiclass hinge (zoo.training.losses)
-    "hinge_cs",  # Crammer-Singer, keras.losses.CategoricalHinge
-    "mse",
-    "mae",
-    "huber",
-    "cauchy",
-    "fair",
-    "tukey",
-)
-#: Augmentation name -> default strength (see `regularization.make_augmentation`).
-AUGMENTATIONS = {
-    "flip": 1.0,  # horizontal flip; strength is ignored
-    "translate": 0.1,  # fraction of height/width
-    "crop": 0.125,  # pad-and-crop by this fraction (CIFAR style)
-    "rotate": 0.05,  # fraction of a full turn (0.05 = +-18 degrees)
-    "zoom": 0.1,  # fraction of height/width
-    "contrast": 0.2,  # contrast factor range [1 - s, 1 + s]
-    "erase": 0.5,  # random erasing / Cutout: probability of erasing a rectangle
-}
-DISTRIBUTE = ("none", "auto", "data_parallel", "mirrored")
-
-_CLASSIFICATION_LOSSES = ("categorical_crossentropy", "svm_hinge", "hinge_cs")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,7 +96,8 @@ class TrainConfig:
             each loss's 95%-efficiency default.
         l2: L2 penalty on kernels (``l2 * sum(w^2)``), added to the loss.
         l1: L1 penalty on kernels (``l1 * sum(|w|)``).
-        dropout: rate of the Dropout inserted before Dense layers (0 = off).
+        dense_dropout: rate of the Dropout inserted before Dense layers
+            (0 = off). Not the architecture's own ``dropout`` builder option.
         max_norm: max-norm constraint on kernels (``None`` = off).
         augment: augmentations as ``((name, strength), ...)``; accepts a list
             of names, ``"name:strength"`` strings or a ``{name: strength}``
@@ -153,6 +119,10 @@ class TrainConfig:
             curves like He et al. (2016), Fig. 6, and time-to-accuracy
             figures. Reporting only: a ``test_*`` metric can never be the
             ``monitor`` (no early stopping, plateau or best model on it).
+
+    ``TrainConfig(dropout=...)`` and a ``"dropout"`` key in `from_dict` / JSON /
+    YAML (as run.json files written before the rename hold) still mean
+    ``dense_dropout``, with a `DeprecationWarning`.
     """
 
     # --- loop
@@ -194,7 +164,7 @@ class TrainConfig:
     # --- regularization and augmentation
     l2: float = 0.0
     l1: float = 0.0
-    dropout: float = 0.0
+    dense_dropout: float = 0.0
     max_norm: float | None = None
     augment: tuple[tuple[str, float], ...] = ()
     # --- execution
@@ -207,105 +177,23 @@ class TrainConfig:
     doctor: bool = True
     tensorboard: bool = False
     track_test: bool = False
+    # --- deprecated spelling of dense_dropout (an init-only argument, not a field)
+    dropout: dataclasses.InitVar[float | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, dropout: float | None) -> None:
+        if dropout is not None:
+            _warn_dropout()
+            if self.dense_dropout not in (0.0, dropout):
+                raise ValueError(
+                    "TrainConfig: dropout is the old name of dense_dropout; give one of them; "
+                    f"received dropout={dropout!r}, dense_dropout={self.dense_dropout!r}"
+                )
+            object.__setattr__(self, "dense_dropout", dropout)
         hints = typing.get_type_hints(type(self))
         for f in dataclasses.fields(self):
-            value = _coerce(f.name, hints[f.name], getattr(self, f.name))
+            value = coerce(f.name, hints[f.name], getattr(self, f.name))
             object.__setattr__(self, f.name, value)
-        self._validate()
-
-    # ------------------------------------------------------------ validation
-    def _validate(self) -> None:
-        _at_least(self, "epochs", 1)
-        _at_least(self, "batch_size", 1)
-        _one_of(self, "optimizer", OPTIMIZERS)
-        _positive(self, "learning_rate")
-        _in_range(self, "momentum", 0.0, 1.0, hi_open=True)
-        _at_least(self, "weight_decay", 0.0)
-        _positive(self, "clipnorm")
-        _positive(self, "clipvalue")
-        if self.clipnorm is not None and self.clipvalue is not None:
-            raise ValueError(
-                "TrainConfig: set only one of clipnorm and clipvalue (Keras "
-                f"allows one); received clipnorm={self.clipnorm!r}, "
-                f"clipvalue={self.clipvalue!r}"
-            )
-        _one_of(self, "schedule", SCHEDULES)
-        _at_least(self, "step_size", 1)
-        _in_range(self, "gamma", 0.0, 1.0, lo_open=True)
-        _at_least(self, "decay_rate", 0.0)
-        _in_range(self, "plateau_factor", 0.0, 1.0, lo_open=True, hi_open=True)
-        _at_least(self, "plateau_patience", 0)
-        _at_least(self, "plateau_cooldown", 0)
-        _at_least(self, "sgdr_t0", 1)
-        _at_least(self, "sgdr_t_mult", 1.0)
-        _in_range(self, "cycle_pct_start", 0.0, 1.0, lo_open=True, hi_open=True)
-        _at_least(self, "warmup_epochs", 0)
-        _at_least(self, "min_lr", 0.0)
-        if self.min_lr >= self.learning_rate:
-            _bad("min_lr", self.min_lr, f"be < learning_rate={self.learning_rate}")
-        if self.schedule == "one_cycle" and self.warmup_epochs:
-            _bad(
-                "warmup_epochs",
-                self.warmup_epochs,
-                "be 0 with schedule='one_cycle' (one-cycle already warms up)",
-            )
-        if self.warmup_epochs >= self.epochs and self.warmup_epochs:
-            _bad("warmup_epochs", self.warmup_epochs, f"be < epochs={self.epochs}")
-        _at_least(self, "patience", 0)
-        _at_least(self, "min_delta", 0.0)
-        if not self.monitor:
-            _bad("monitor", self.monitor, "be a metric name such as 'val_loss'")
-        _one_of(self, "loss", LOSSES)
-        _in_range(self, "label_smoothing", 0.0, 1.0, hi_open=True)
-        if self.label_smoothing and self.loss != "categorical_crossentropy":
-            _bad(
-                "label_smoothing",
-                self.label_smoothing,
-                f"be 0 with loss={self.loss!r} (crossentropy only)",
-            )
-        if self.label_smoothing and self.sparse_labels:
-            _bad(
-                "label_smoothing",
-                self.label_smoothing,
-                "be 0 with sparse_labels=True (Keras' sparse crossentropy has "
-                "no label smoothing; use one-hot labels)",
-            )
-        if self.sparse_labels and self.loss not in (
-            "categorical_crossentropy",
-            "svm_hinge",
-        ):
-            _bad(
-                "sparse_labels",
-                self.sparse_labels,
-                f"be False with loss={self.loss!r}; sparse labels work with "
-                "'categorical_crossentropy' and 'svm_hinge'",
-            )
-        _positive(self, "robust_c")
-        _at_least(self, "l2", 0.0)
-        _at_least(self, "l1", 0.0)
-        _in_range(self, "dropout", 0.0, 1.0, hi_open=True)
-        _positive(self, "max_norm")
-        _at_least(self, "seed", 0)
-        _in_range(self, "validation_split", 0.0, 1.0, hi_open=True)
-        if self.mixed_precision not in (True, False, "float16", "bfloat16"):
-            _bad(
-                "mixed_precision",
-                self.mixed_precision,
-                "be False, 'bfloat16', 'float16' or True (= 'float16')",
-            )
-        if self.jit_compile not in (True, False, "auto"):
-            _bad("jit_compile", self.jit_compile, "be True, False or 'auto'")
-        _at_least(self, "steps_per_execution", 1)
-        _one_of(self, "distribute", DISTRIBUTE)
-        if self.monitor.startswith("test_"):
-            _bad(
-                "monitor",
-                self.monitor,
-                "not watch the test split: choosing epochs or weights on test data leaks it "
-                "into training; monitor 'val_loss' or 'val_accuracy' (track_test only reports)",
-            )
+        validate(self)
 
     # --------------------------------------------------------- serialization
     def to_dict(self) -> dict[str, Any]:
@@ -332,6 +220,7 @@ class TrainConfig:
                 "TrainConfig.from_dict expects a mapping of field names to "
                 f"values; received {type(data).__name__}: {data!r}"
             )
+        data = _renamed_keys(data)
         valid = [f.name for f in dataclasses.fields(cls)]
         unknown = [k for k in data if k not in valid]
         if unknown:
@@ -407,135 +296,64 @@ class TrainConfig:
 
     def replace(self, **changes: Any) -> TrainConfig:
         """Returns a copy with ``changes`` applied (and validated)."""
-        return self.from_dict({**self.to_dict(), **changes})
+        base = self.to_dict()
+        if "dropout" in changes and "dense_dropout" not in changes:
+            del base["dense_dropout"]  # the old name replaces the new one
+        return self.from_dict({**base, **changes})
 
 
-# ------------------------------------------------------------------ helpers
-def _bad(name: str, value: Any, must: str) -> None:
-    raise ValueError(f"TrainConfig.{name} must {must}; received {name}={value!r}")
+def as_config(config: Any = None, **overrides: Any) -> TrainConfig:
+    """A `TrainConfig` from None (the defaults), a config, a dict or a JSON/YAML path.
+
+    Args:
+        config: what to read.
+        **overrides: fields to change afterwards.
+
+    Raises:
+        ValueError: another type, or invalid values.
+    """
+    if config is None:
+        config = TrainConfig()
+    elif isinstance(config, dict):
+        config = TrainConfig.from_dict(config)
+    elif isinstance(config, (str, os.PathLike)):
+        config = TrainConfig.from_file(config)
+    elif not isinstance(config, TrainConfig):
+        raise ValueError(
+            f"config must be a TrainConfig, dict or file path; received {type(config).__name__}."
+        )
+    return config.replace(**overrides) if overrides else config
 
 
-def _coerce(name: str, hint: Any, value: Any) -> Any:
-    """Checks ``value`` against the field's type hint, converting losslessly."""
-    if name == "augment":
-        return _normalize_augment(value)
-    args = typing.get_args(hint)
-    optional = type(None) in args
-    if value is None:
-        if optional:
-            return None
-        _bad(name, value, "not be None")
-    kinds = [a for a in args if a is not type(None)] or [hint]
-    if name in ("jit_compile", "mixed_precision"):  # bool | str, checked in _validate
-        return value
-    kind = kinds[0]
-    if kind is bool:
-        if not isinstance(value, bool):
-            _bad(name, value, "be a bool (true/false)")
-        return value
-    if kind is int:
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            _bad(name, value, "be an integer")
-        return value
-    if kind is float:
-        if isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string
-            try:
-                value = float(value)
-            except ValueError:
-                _bad(name, value, "be a number")
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            _bad(name, value, "be a number")
-        value = float(value)
-        if not math.isfinite(value):
-            _bad(name, value, "be finite")
-        return value
-    if kind is str:
-        if not isinstance(value, str):
-            _bad(name, value, "be a string")
-        return value.strip().lower() if name != "monitor" else value.strip()
-    return value
+#: Old key -> new field name, still read from dicts, JSON, YAML and run.json files.
+RENAMED = {"dropout": "dense_dropout"}
 
 
-def _normalize_augment(value: Any) -> tuple[tuple[str, float], ...]:
-    """Accepts names, 'name:strength' strings, pairs or a mapping."""
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        value = [v for v in value.split(",") if v.strip()]
-    items: list[tuple[Any, Any]] = []
-    if isinstance(value, Mapping):
-        items = list(value.items())
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            if isinstance(item, str):
-                name, _, strength = item.partition(":")
-                items.append((name, strength or None))
-            elif isinstance(item, (list, tuple)) and len(item) == 2:
-                items.append((item[0], item[1]))
-            else:
-                _bad("augment", value, "hold names, 'name:strength' or pairs")
-    else:
-        _bad("augment", value, "be a list of names or a {name: strength} mapping")
-    out: list[tuple[str, float]] = []
-    for name, strength in items:
-        name = str(name).strip().lower()
-        if name not in AUGMENTATIONS:
-            close = difflib.get_close_matches(name, list(AUGMENTATIONS), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            _bad(
-                "augment",
-                value,
-                f"use names from {sorted(AUGMENTATIONS)}; unknown {name!r}{hint}",
+def _warn_dropout() -> None:
+    warnings.warn(
+        "TrainConfig 'dropout' is renamed 'dense_dropout' (the Dropout inserted before "
+        "Dense layers); the old name will be removed in a future release.",
+        DeprecationWarning,
+        stacklevel=4,
+    )
+
+
+def _renamed_keys(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` with old key names (`RENAMED`) mapped to today's fields, warning once per key.
+
+    Raises:
+        ValueError: an old key and its new name both given, with different values.
+    """
+    out = dict(data)
+    for old, new in RENAMED.items():
+        if old not in out:
+            continue
+        _warn_dropout()
+        value = out.pop(old)
+        if new in out and out[new] != value:
+            raise ValueError(
+                f"TrainConfig: {old!r} is the old name of {new!r}; give one of them; "
+                f"received {old}={value!r}, {new}={out[new]!r}"
             )
-        if strength is None:
-            strength = AUGMENTATIONS[name]
-        try:
-            strength = float(strength)
-        except (TypeError, ValueError):
-            _bad("augment", value, f"give a numeric strength for {name!r}")
-        if not 0.0 < strength <= 1.0 and name != "flip":
-            _bad("augment", value, f"give {name!r} a strength in (0, 1]")
-        if any(n == name for n, _ in out):
-            _bad("augment", value, f"name {name!r} only once")
-        out.append((name, strength))
-    return tuple(out)
-
-
-def _at_least(cfg: TrainConfig, name: str, low: float) -> None:
-    value = getattr(cfg, name)
-    if value is not None and value < low:
-        _bad(name, value, f"be >= {low}")
-
-
-def _positive(cfg: TrainConfig, name: str) -> None:
-    value = getattr(cfg, name)
-    if value is not None and value <= 0:
-        _bad(name, value, "be > 0" + (" (or None to disable)" if name != "learning_rate" else ""))
-
-
-def _in_range(
-    cfg: TrainConfig,
-    name: str,
-    lo: float,
-    hi: float,
-    *,
-    lo_open: bool = False,
-    hi_open: bool = False,
-) -> None:
-    value = getattr(cfg, name)
-    too_low = value <= lo if lo_open else value < lo
-    too_high = value >= hi if hi_open else value > hi
-    if too_low or too_high:
-        left = "(" if lo_open else "["
-        right = ")" if hi_open else "]"
-        _bad(name, value, f"be in {left}{lo}, {hi}{right}")
-
-
-def _one_of(cfg: TrainConfig, name: str, choices: tuple[str, ...]) -> None:
-    value = getattr(cfg, name)
-    if value not in choices:
-        close = difflib.get_close_matches(value, choices, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        _bad(name, value, f"be one of {', '.join(choices)}{hint}")
+        out[new] = value
+    return out

@@ -31,6 +31,8 @@ from typing import Any
 import keras
 import numpy as np
 
+from zoo.training.fit_data import data_kwargs, steps_per_epoch
+
 __all__ = ["LRFindResult", "LRRangeTest", "lr_find", "suggest_lr"]
 
 #: Fraction of the first points ignored by the suggestion (the smoothed
@@ -299,10 +301,41 @@ def lr_find(
     Raises:
         ValueError: invalid arguments, or no finite loss at all.
     """
-    from zoo.training.fit import as_config, build_for_data, compile_model, load_data, prepare_split
-    from zoo.training.preprocess import for_model
-    from zoo.training.regularization import RegularizationPolicy
+    _check_sweep_arguments(min_lr, max_lr, steps, smoothing, diverge_factor)
+    net, config, train_data, name = _sweep_setup(model_or_name, data, config, model_kwargs,
+                                                 preprocessing)  # fmt: skip
+    per_epoch = steps_per_epoch(train_data, config.batch_size)
+    sweep = LRRangeTest(min_lr, max_lr, steps, smoothing, diverge_factor)
+    initial = [np.array(w) for w in net.get_weights()]
+    try:
+        net.fit(
+            **data_kwargs(train_data, config.batch_size, shuffle=True),
+            epochs=math.ceil(steps / per_epoch),
+            callbacks=[sweep],
+            verbose=verbose,
+        )
+    finally:
+        net.set_weights(initial)
+    lrs, losses, smoothed = (
+        np.asarray(v, dtype=np.float64) for v in (sweep.lrs, sweep.losses, sweep.smoothed)
+    )
+    steepest, at_min = suggest_lr(lrs, smoothed, float(min_lr))
+    return LRFindResult(
+        lrs=lrs,
+        losses=losses,
+        smoothed=smoothed,
+        suggestion=steepest,
+        suggestion_min=at_min,
+        min_lr=float(min_lr),
+        max_lr=float(max_lr),
+        steps=steps,
+        diverged=sweep.diverged,
+        model_name=name,
+        config=config,
+    )
 
+
+def _check_sweep_arguments(min_lr, max_lr, steps, smoothing, diverge_factor) -> None:
     min_lr, max_lr = float(min_lr), float(max_lr)
     if not (math.isfinite(min_lr) and min_lr > 0):
         raise ValueError(f"min_lr must be > 0; received min_lr={min_lr!r}")
@@ -315,59 +348,30 @@ def lr_find(
     if not diverge_factor > 1:
         raise ValueError(f"diverge_factor must be > 1; received diverge_factor={diverge_factor!r}")
 
+
+def _sweep_setup(model_or_name, data, config, model_kwargs, preprocessing):
+    """The compiled model, the sweep's config, the train split and the model's name."""
+    from zoo.training.config import as_config
+    from zoo.training.fit_data import load_data, prepare_split
+    from zoo.training.model_setup import compile_model, resolve_model
+    from zoo.training.regularization import RegularizationPolicy
+
     # One batch per callback call; the schedule is this sweep.
     config = as_config(config).replace(steps_per_execution=1, schedule="none", warmup_epochs=0)
     if config.seed is not None:
         keras.utils.set_random_seed(config.seed)
     bundle = load_data(data, config)
-    if isinstance(model_or_name, str):
-        name = model_or_name
-        net, prep, _ = build_for_data(name, bundle, config, model_kwargs, preprocessing)
-    elif isinstance(model_or_name, keras.Model):
-        net = model_or_name
-        name = net.name
-        shape = tuple(net.input_shape[1:])
-        prep = preprocessing or for_model(bundle.input_shape, shape, model_channels=shape[-1])
-    else:
+    if not isinstance(model_or_name, (str, keras.Model)):
         raise ValueError(
             f"model_or_name must be a registered name or a keras.Model; received {model_or_name!r}"
         )
+    name, net, prep, _ = resolve_model(model_or_name, bundle, config, model_kwargs, preprocessing)
+    name = name or net.name
     net = RegularizationPolicy.from_config(config).apply(net)
     compile_model(net, config, bundle.num_classes)
-
     train_data = prepare_split(bundle, "train", prep, config)
     if train_data is None:
         raise ValueError(f"{bundle.source} has no train split for the LR range test.")
-    if isinstance(train_data, tuple):
-        per_epoch = math.ceil(len(train_data[1]) / config.batch_size)
-        x, y = train_data
-        fit_args = {"x": x, "y": y, "batch_size": config.batch_size, "shuffle": True}
-    else:
-        per_epoch = len(train_data)
-        fit_args = {"x": train_data}
-    if per_epoch < 1:
+    if steps_per_epoch(train_data, config.batch_size) < 1:
         raise ValueError(f"{bundle.source}: the train split is empty.")
-
-    sweep = LRRangeTest(min_lr, max_lr, steps, smoothing, diverge_factor)
-    initial = [np.array(w) for w in net.get_weights()]
-    try:
-        net.fit(**fit_args, epochs=math.ceil(steps / per_epoch), callbacks=[sweep], verbose=verbose)
-    finally:
-        net.set_weights(initial)
-    lrs, losses, smoothed = (
-        np.asarray(v, dtype=np.float64) for v in (sweep.lrs, sweep.losses, sweep.smoothed)
-    )
-    steepest, at_min = suggest_lr(lrs, smoothed, min_lr)
-    return LRFindResult(
-        lrs=lrs,
-        losses=losses,
-        smoothed=smoothed,
-        suggestion=steepest,
-        suggestion_min=at_min,
-        min_lr=min_lr,
-        max_lr=max_lr,
-        steps=steps,
-        diverged=sweep.diverged,
-        model_name=name,
-        config=config,
-    )
+    return net, config, train_data, name

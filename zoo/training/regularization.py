@@ -70,8 +70,10 @@ class RegularizationPolicy:
 
     @classmethod
     def from_config(cls, config: Any) -> RegularizationPolicy:
-        """Builds the policy from a `TrainConfig` (l2, l1, max_norm, dropout)."""
-        return cls(l2=config.l2, l1=config.l1, max_norm=config.max_norm, dropout=config.dropout)
+        """Builds the policy from a `TrainConfig` (l2, l1, max_norm, dense_dropout)."""
+        return cls(
+            l2=config.l2, l1=config.l1, max_norm=config.max_norm, dropout=config.dense_dropout
+        )
 
     @property
     def is_empty(self) -> bool:

@@ -18,6 +18,11 @@ place, so a kill at any moment leaves the previous good file. ``state.json``
 is written last and names the checkpoint it belongs to: a checkpoint that was
 being written when the process died is simply never referenced.
 
+A run's identity (what must not change for a resume to continue it) is
+recorded in run.json by `new_record` and checked by `check_same_run`. The
+per-epoch commit is `zoo.training.run_checkpoint.RunCheckpoint` (also
+importable from here).
+
 Keras' own ``BackupAndRestore`` and ``ModelCheckpoint`` are not used: the
 first loses the history and the callbacks' state on resume, the second
 forgets its best value (keras#17012), so a worse epoch could replace the best
@@ -34,13 +39,16 @@ import json
 import math
 import os
 import time
+import warnings
 from typing import Any
 
-import keras
 import numpy as np
 
-from zoo.saving import atomic_write, save_model, write_text_atomic
-from zoo.training.callbacks import DOCTOR_REPORT, HISTORY_CSV, get_callbacks_state, monitor_mode
+from zoo.constants import json_default
+from zoo.saving import write_text_atomic
+from zoo.training.callbacks import DOCTOR_REPORT, HISTORY_CSV
+from zoo.training.config import TrainConfig
+from zoo.training.results import jsonable_kwargs
 
 RUN_JSON = "run.json"
 STATE_JSON = "state.json"
@@ -58,22 +66,12 @@ class ResumeError(ValueError):
 
 def write_json(path: str, obj: Any) -> None:
     """Writes JSON atomically."""
-    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
+    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True, default=json_default) + "\n")
 
 
 def read_json(path: str) -> Any:
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)
-
-
-def _json_default(obj):
-    if isinstance(obj, (np.floating, np.integer)):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, tuple):
-        return list(obj)
-    raise TypeError(f"not JSON serializable: {type(obj).__name__}")
 
 
 def architecture_hash(model, *, legacy: bool = False) -> str:
@@ -214,94 +212,6 @@ class RunDirectory:
             var.assign(value)
 
 
-class RunCheckpoint(keras.callbacks.Callback):
-    """Commits the training state at the end of every epoch.
-
-    Order of writes for epoch ``e``: best model (if improved) and best.json,
-    checkpoint weights and optimizer variables, history.csv, then state.json
-    (the commit point), then older checkpoints are pruned. A non-finite loss
-    commits nothing, so no NaN weights are ever written.
-
-    Args:
-        run: the `RunDirectory`.
-        model: the model whose weights are saved (the training wrapper may
-            differ, e.g. when augmentation layers sit in front).
-        monitor: metric that decides the best model.
-        callbacks: the other callbacks, whose state is saved with each epoch.
-        history: the history so far (resume), as a dict of lists.
-        best: the best monitor value so far (resume), or None.
-    """
-
-    def __init__(
-        self, run: RunDirectory, model, monitor: str, callbacks=(), history=None, best=None
-    ):
-        super().__init__()
-        self.run = run
-        self.target = model
-        self.monitor = monitor
-        self.mode = monitor_mode(monitor)
-        self.others = list(callbacks)
-        self.history = {k: list(v) for k, v in (history or {}).items()}
-        self.best = best
-        self.best_epoch = None
-        self.diverged = False
-        self._epoch_start = None
-
-    def _better(self, value) -> bool:
-        if self.best is None:
-            return True
-        if self.mode == "max":
-            return value > self.best
-        return value < self.best
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch_start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = dict(logs or {})
-        values = {k: float(v) for k, v in logs.items() if np.ndim(v) == 0}
-        if any(not math.isfinite(v) for v in values.values()):
-            self.diverged = True
-            return
-        values["epoch_time"] = time.perf_counter() - (self._epoch_start or time.perf_counter())
-        if self.monitor not in values:
-            raise ValueError(
-                f"monitor {self.monitor!r} is not among the metrics this run reports: "
-                f"{sorted(values)}."
-            )
-        done = epoch + 1
-        value = values[self.monitor]
-        if self._better(value):
-            self.best, self.best_epoch = value, done
-            save_model(self.target, self.run.file(BEST_MODEL))
-            write_json(
-                self.run.file(BEST_JSON), {"monitor": self.monitor, "value": value, "epoch": done}
-            )
-        weights_path, opt_path = self.run.checkpoint_paths(done)
-        atomic_write(weights_path, self.target.save_weights, suffix=".weights.h5")
-        arrays = {f"v{i}": np.asarray(v) for i, v in enumerate(self.model.optimizer.variables)}
-        atomic_write(opt_path, lambda tmp: np.savez(tmp, **arrays), suffix=".npz")
-        self.history.setdefault("epoch", []).append(done)
-        n = len(self.history["epoch"])
-        for key, v in values.items():
-            column = self.history.setdefault(key, [])
-            column.extend([None] * (n - 1 - len(column)))
-            column.append(v)
-        write_history_csv(self.run.file(HISTORY_CSV), self.history)
-        write_json(
-            self.run.file(STATE_JSON),
-            {
-                "epoch": done,
-                "iterations": int(np.asarray(self.model.optimizer.iterations)),
-                "best": self.best,
-                "monitor": self.monitor,
-                "history": self.history,
-                "callbacks": get_callbacks_state(self.others),
-            },
-        )
-        self.run.prune_checkpoints(done)
-
-
 def session_summary(sessions: list[dict], history: dict) -> list[dict]:
     """Per session: its machine and backend, the epochs it trained and their seconds.
 
@@ -328,3 +238,98 @@ def session_summary(sessions: list[dict], history: dict) -> list[dict]:
             "seconds": round(seconds, 1),
         })  # fmt: skip
     return out
+
+
+# ------------------------------------------------------------ run identity
+def run_identity(built, config: TrainConfig, bundle, data_arg: str | None) -> dict:
+    """What a run is: model, builder kwargs, config, data, preprocessing, architecture, optimizer.
+
+    Args:
+        built: the run's `zoo.training.model_setup.BuiltModel`.
+        config: the run's `TrainConfig`.
+        bundle: the `zoo.data.DataBundle` trained on.
+        data_arg: how to find the data again (`fit_data.data_argument`).
+
+    Returns:
+        The JSON-ready identity stored in run.json and compared on resume.
+    """
+    data = {
+        "argument": data_arg,
+        "source": bundle.source,
+        "fingerprint": bundle.fingerprint,
+        "class_names": list(bundle.class_names),
+        "input_shape": list(bundle.input_shape),
+    }
+    return {
+        "model": built.name,
+        "model_kwargs": jsonable_kwargs(built.model_kwargs or {}),
+        "config": config.to_dict(),
+        "data": data,
+        "preprocessing": built.prep.to_dict(),
+        "architecture_sha256": architecture_hash(built.net),
+        "optimizer": optimizer_signature(built.trainer.optimizer),
+    }
+
+
+def new_record(identity: dict, versions: dict, command: str | None) -> dict:
+    """run.json of a new run: its identity, the versions, the command line, the time."""
+    created = time.strftime("%Y-%m-%dT%H:%M:%S")
+    return {**identity, "versions": versions, "command": command, "created": created}
+
+
+def config_from_record(record: dict) -> TrainConfig:
+    """The `TrainConfig` a run.json records (old key names read silently: the file is not the user's to fix)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return TrainConfig.from_dict(record["config"])
+
+
+def check_same_run(
+    record: dict, identity: dict, force: bool, *, legacy_hash: str | None = None
+) -> None:
+    """Refuses to resume a run whose model, architecture, optimizer, config or data changed.
+
+    Args:
+        record: the run's run.json.
+        identity: `run_identity` of what would be trained now.
+        force: continue anyway.
+        legacy_hash: `architecture_hash(model, legacy=True)`, accepted for runs
+            written when the hash still covered the compile config.
+
+    Raises:
+        ResumeError: something changed and ``force`` is False.
+    """
+    changes = []
+    for key, label in (
+        ("model", "model"),
+        ("architecture_sha256", "model architecture"),
+        ("optimizer", "optimizer"),
+        ("config", "training config"),
+    ):
+        recorded = record.get(key)
+        if key == "config" and recorded is not None:  # fields added since then take their defaults
+            recorded = config_from_record(record).to_dict()
+        if key == "architecture_sha256" and legacy_hash is not None and recorded == legacy_hash:
+            continue
+        if _norm(recorded) != _norm(identity.get(key)):
+            changes.append(label)
+    if record["data"]["fingerprint"] != identity["data"]["fingerprint"]:
+        changes.append("data")
+    if changes and not force:
+        raise ResumeError(
+            f"Cannot resume: the {', '.join(changes)} changed since the run started; pass "
+            f"force=True (--force) to continue anyway."
+        )
+
+
+def _norm(value):
+    return json.loads(json.dumps(value, sort_keys=True, default=list))
+
+
+def __getattr__(name: str) -> Any:
+    # RunCheckpoint lives in run_checkpoint (it imports this module); still importable from here.
+    if name == "RunCheckpoint":
+        from zoo.training.run_checkpoint import RunCheckpoint
+
+        return RunCheckpoint
+    raise AttributeError(f"module 'zoo.training.runs' has no attribute {name!r}")
