@@ -17,7 +17,7 @@ run; it is a lower bound when the process had peaked higher before.
 
 This module imports no Keras at import time. Layering: it builds models through
 `zoo.build_model` and counts them with `zoo.info`; it imports nothing of
-`zoo.training` (training reads `machine_info` from here).
+`zoo.training`. `machine_info` lives in `zoo.machine` and is re-exported here.
 
 Example:
 
@@ -28,14 +28,13 @@ Example:
 
 from __future__ import annotations
 
-import datetime
-import os
-import platform
 import resource
 import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
+
+from zoo.machine import machine_info
 
 __all__ = [
     "MODES",
@@ -84,69 +83,6 @@ def summarize(times: Sequence[float]) -> dict:
         "min_s": min(times),
         "max_s": max(times),
         "repeats": len(times),
-    }
-
-
-def _gpu_names() -> list[str]:
-    try:
-        import subprocess
-
-        out = subprocess.run(
-            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return []
-    return [line.strip() for line in out.stdout.splitlines() if line.strip()]
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _version(module: str) -> str | None:
-    from importlib import metadata
-
-    try:
-        return metadata.version(module)
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def machine_info() -> dict:
-    """Where a figure was measured: CPU, cores, memory, GPU, versions, date.
-
-    Reads installed versions from package metadata, so nothing heavy is
-    imported.
-    """
-    try:
-        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        memory_gb = round(pages / 1024**3, 1)
-    except (ValueError, OSError, AttributeError):
-        memory_gb = None
-    versions = {
-        name: _version(name)
-        for name in ("keras", "tensorflow", "jax", "torch", "torchvision", "numpy", "pillow")
-    }
-    return {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": _cpu_model(),
-        "cores": os.cpu_count(),
-        "memory_gb": memory_gb,
-        "gpus": _gpu_names(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "versions": {k: v for k, v in versions.items() if v},
     }
 
 
