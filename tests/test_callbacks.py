@@ -78,6 +78,7 @@ def test_val_monitor_without_validation_fails_early():
     make_callbacks(TrainConfig(early_stopping=True, monitor="loss"), has_validation=False)
 
 
+@pytest.mark.backend
 def test_tensorboard_only_on_tensorflow(tmp_path):
     cfg = TrainConfig(tensorboard=True)
     with warnings.catch_warnings(record=True) as caught:
@@ -98,6 +99,7 @@ def test_tensorboard_only_on_tensorflow(tmp_path):
         TrainConfig(schedule="plateau", warmup_epochs=2, early_stopping=True),
     ],
 )
+@pytest.mark.backend
 def test_callbacks_survive_deepcopy(cfg, tmp_path):
     cbs = make_callbacks(cfg, tmp_path)
     copies = copy.deepcopy(cbs)
@@ -147,6 +149,7 @@ def test_early_stopping_min_delta():
     assert _run_es(cb, model, VALS) == 5
 
 
+@pytest.mark.backend
 def test_early_stopping_restores_best_weights():
     model = _model()
     cb = ResumableEarlyStopping(patience=1, restore_best_weights=True)

@@ -305,6 +305,7 @@ def test_fingerprint_changes_when_a_file_changes(tmp_path):
     assert load(tmp_path).fingerprint != before
 
 
+@pytest.mark.backend
 def test_streaming_when_over_memory_cap(tmp_path):
     _class_folder(tmp_path, "a", 5)
     _class_folder(tmp_path, "b", 5, start=10)

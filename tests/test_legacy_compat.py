@@ -13,6 +13,9 @@ import shutil
 
 import pytest
 
+#: Keras-level behaviour: tests/test_backends.py re-runs this file under JAX.
+pytestmark = pytest.mark.backend
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURE = os.path.join(HERE, "fixtures", "legacy_run")
 DATA = os.path.join(HERE, "fixtures", "legacy_data.npz")

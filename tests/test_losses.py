@@ -4,6 +4,9 @@ import keras
 import numpy as np
 import pytest
 
+#: Keras-level behaviour: tests/test_backends.py re-runs this file under JAX.
+pytestmark = pytest.mark.backend
+
 from zoo.training.config import LOSSES, TrainConfig
 from zoo.training.losses import Cauchy, Fair, MulticlassHinge, TukeyBiweight, make_loss
 

@@ -4,6 +4,9 @@ import keras
 import numpy as np
 import pytest
 
+#: Keras-level behaviour: tests/test_backends.py re-runs this file under JAX.
+pytestmark = pytest.mark.backend
+
 from zoo.training.config import AUGMENTATIONS, TrainConfig
 from zoo.training.regularization import RegularizationPolicy, make_augmentation
 

@@ -30,6 +30,7 @@ def digits(tmp_path_factory):
     return str(path)
 
 
+@pytest.mark.backend
 def test_train_lenet5_learns_and_writes_a_run(digits, tmp_path):
     config = TrainConfig(epochs=3, batch_size=32, optimizer="adam", learning_rate=2e-3, seed=1)
     result = train("lenet5", digits, config, run_dir=tmp_path / "run", verbose=0)
@@ -71,6 +72,7 @@ def test_existing_run_directory_is_not_overwritten(digits, tmp_path):
     assert left == ["run.json"] and run.state() is None
 
 
+@pytest.mark.backend
 def test_regularization_augmentation_and_schedule_together(digits):
     config = TrainConfig(
         epochs=2, batch_size=64, optimizer="nesterov", learning_rate=0.05, schedule="step",
@@ -84,6 +86,7 @@ def test_regularization_augmentation_and_schedule_together(digits):
     assert result.model.losses  # and an L2 penalty
 
 
+@pytest.mark.backend
 def test_divergence_stops_without_writing_nan_weights(digits, tmp_path):
     config = TrainConfig(epochs=3, batch_size=32, optimizer="sgd", learning_rate=1e30, seed=0)
     result = train("mlp", digits, config, run_dir=tmp_path / "run", verbose=0)
@@ -176,6 +179,7 @@ class TestCli:
 @pytest.mark.parametrize(
     "field", [{"distribute": "auto"}, {"mixed_precision": True}, {"mixed_precision": "bfloat16"}]
 )
+@pytest.mark.backend
 def test_distribution_and_mixed_precision_run_through_keras(digits, field):
     import keras
 
@@ -197,6 +201,7 @@ def test_a_regularization_penalty_is_no_bad_initial_loss(digits):
     assert "bad_initial_loss" not in [d.code for d in result.diagnoses]
 
 
+@pytest.mark.backend
 def test_track_test_logs_the_test_curve_without_choosing_on_it(digits, tmp_path):
     config = TrainConfig(epochs=2, batch_size=64, track_test=True, doctor=False)
     result = train("lenet5", digits, config, run_dir=tmp_path / "run", verbose=0)
@@ -224,6 +229,7 @@ def test_track_test_needs_a_test_split(digits, tmp_path):
         )
 
 
+@pytest.mark.backend
 def test_jax_compiles_models_with_random_image_transforms():
     """Under JAX, Keras' own 'auto' would run a model with RandomTranslation eagerly."""
     import keras
@@ -264,6 +270,7 @@ def test_a_run_from_before_a_new_config_field_still_resumes_in_the_same_process(
     assert result.history["epoch"] == [1]
 
 
+@pytest.mark.backend
 def test_the_steps_of_train_one_by_one(digits, tmp_path):
     """``train`` is prepare -> restore -> fit -> finalize -> publish; each step runs on its own."""
     from zoo.training import steps
