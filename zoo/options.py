@@ -22,6 +22,8 @@ import difflib
 import warnings
 from typing import Any
 
+from zoo.constants import json_ready
+
 __all__ = [
     "ACTIVATIONS",
     "CLASSIFIER_ACTIVATIONS",
@@ -179,11 +181,7 @@ class ImageOptions:
 
     def to_dict(self) -> dict[str, Any]:
         """The options as a JSON-able dict (tuples as lists)."""
-        return {
-            f.name: list(v) if isinstance(v, tuple) else v
-            for f in dataclasses.fields(self)
-            for v in [getattr(self, f.name)]
-        }
+        return json_ready({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
