@@ -33,18 +33,20 @@ from __future__ import annotations
 import dataclasses
 import os
 
-__all__ = [
+# The keras.applications names, importable from here as before: they live in
+# zoo.keras_applications, loaded on first use (PEP 562 ``__getattr__`` below), because
+# that module imports this one's errors.
+_APPLICATION_NAMES = (
     "KERAS_APPLICATIONS",
-    "MissingWeightsError",
-    "WeightsError",
+    "ApplicationInfo",
     "build_keras_application",
-    "copy_weights",
     "is_keras_application",
     "keras_application_info",
     "keras_home",
-    "load_weights",
-    "resolve",
-]
+)
+
+__all__ = ["MissingWeightsError", "WeightsError", "copy_weights", "load_weights", "resolve"]
+__all__.extend(_APPLICATION_NAMES)
 
 
 class WeightsError(ValueError):
@@ -219,18 +221,6 @@ def _flat_layers(model):
         else:
             out.append(layer)
     return out
-
-
-# The keras.applications names, importable from here as before (PEP 562: loaded on
-# first use, because zoo.keras_applications itself imports this module's errors).
-_APPLICATION_NAMES = (
-    "KERAS_APPLICATIONS",
-    "ApplicationInfo",
-    "build_keras_application",
-    "is_keras_application",
-    "keras_application_info",
-    "keras_home",
-)
 
 
 def __getattr__(name: str):
