@@ -25,24 +25,11 @@ from typing import Any
 from zoo.constants import json_ready
 
 __all__ = [
-    "ACTIVATIONS",
-    "CLASSIFIER_ACTIVATIONS",
-    "DEPRECATED_NAMES",
-    "INITIALIZERS",
-    "POOLINGS",
-    "AlexNetOptions",
-    "CifarResNetOptions",
-    "GoogLeNetOptions",
-    "ImageOptions",
-    "LeNetOptions",
-    "MLPOptions",
-    "PerceptronOptions",
-    "ResNetOptions",
-    "VGGOptions",
-    "check_choice",
-    "options_from_kwargs",
-    "rename_deprecated",
-]
+    "ACTIVATIONS", "CLASSIFIER_ACTIVATIONS", "DEPRECATED_NAMES", "INITIALIZERS", "POOLINGS",
+    "AlexNetOptions", "CifarResNetOptions", "GoogLeNetOptions", "ImageOptions", "LeNetOptions",
+    "MLPOptions", "PerceptronOptions", "ResNetOptions", "VGGOptions",
+    "check_choice", "options_from_kwargs", "rename_deprecated",
+]  # fmt: skip
 
 ACTIVATIONS = (
     "relu", "relu6", "leaky_relu", "prelu", "elu", "selu", "gelu", "swish", "silu",
