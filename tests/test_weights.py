@@ -28,6 +28,16 @@ def test_keras_application_table_matches_keras():
     assert KERAS_APPLICATIONS["EfficientNetB0"].preprocessing == "none"
 
 
+def test_keras_application_names_stay_importable_from_zoo_weights():
+    from zoo import keras_applications, weights
+
+    for name in keras_applications.__all__:
+        assert getattr(weights, name) is getattr(keras_applications, name)
+        assert name in weights.__all__
+    with pytest.raises(AttributeError, match="no attribute 'no_such_thing'"):
+        weights.no_such_thing  # noqa: B018
+
+
 def test_resolve_kinds(tmp_path, lenet):
     from zoo import pretrained
     from zoo.weights import WeightsError, resolve
