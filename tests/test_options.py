@@ -183,3 +183,23 @@ def test_weights_are_loaded_by_build_model(tmp_path):
     for a, b in zip(model.get_layer("c1").weights, source.get_layer("c1").weights, strict=True):
         assert (np.array(a) == np.array(b)).all()
     assert "weights" not in model.zoo_options
+
+
+def test_options_and_registry_import_no_framework():
+    from conftest import heavy_imports
+
+    assert heavy_imports("import zoo.options, zoo.registry; zoo.registry.get_spec('vgg16')") == []
+
+
+def test_register_model_needs_an_options_dataclass():
+    from zoo.registry import register_model
+
+    with pytest.raises(TypeError, match="ImageOptions subclass"):
+        register_model(
+            family="x",
+            input_shape=(1,),
+            min_input_shape=(1,),
+            paper="",
+            description="",
+            options=dict,
+        )

@@ -118,7 +118,10 @@ def register_model(
 
     Raises:
         ValueError: if the name or an alias is already registered.
+        TypeError: if ``options`` is not an `ImageOptions` subclass.
     """
+    if not (isinstance(options, type) and issubclass(options, ImageOptions)):
+        raise TypeError(f"options must be an ImageOptions subclass; received {options!r}.")
 
     def decorator(fn: Callable) -> Callable:
         key = name or fn.__name__
@@ -152,7 +155,9 @@ def options_signature(options: type) -> inspect.Signature:
     """Keyword-only parameters with the dataclass' defaults: the builder's signature."""
     return inspect.Signature(
         [
-            inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default)
+            inspect.Parameter(
+                f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=f.type
+            )
             for f in dataclasses.fields(options)
         ]
     )
