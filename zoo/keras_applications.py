@@ -129,6 +129,9 @@ def _cache_in_keras_home(records: list):
     """
     import keras
 
+    # The one private-API use here: no public hook lets the applications' download use
+    # today's $KERAS_HOME or report which file it asked for; the applications bind
+    # keras.src.utils.file_utils.get_file, so that is what is wrapped, for this call only.
     try:
         from keras.src.utils import file_utils
     except ImportError:  # a future Keras moved it: plain behaviour
