@@ -57,3 +57,28 @@ def test_legacy_best_model_loads(legacy_run):
 
     model = zoo.load_model(legacy_run / "best.keras")
     assert model.output_shape == (None, 10)
+
+
+def test_a_model_compiled_with_a_zoo_loss_loads_compiled(tmp_path):
+    """``zoo.load_model(compile=True)`` registers the zoo's losses itself (fresh process)."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    code = (
+        "import zoo, keras\n"
+        "from zoo.training.losses import MulticlassHinge\n"
+        "m = zoo.build_model('perceptron', num_classes=3, input_shape=(4,))\n"
+        "m.compile(optimizer='sgd', loss=MulticlassHinge())\n"
+        f"m.save({str(tmp_path / 'm.keras')!r})\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, capture_output=True)
+    load = (
+        f"import zoo; m = zoo.load_model({str(tmp_path / 'm.keras')!r}, compile=True); "
+        "print(type(m.loss).__name__)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", load], cwd=REPO, check=True, capture_output=True, text=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "MulticlassHinge"

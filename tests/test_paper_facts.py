@@ -3,12 +3,15 @@
 Parameter counts are at the paper's configuration (default input, 1000
 classes for ImageNet models). Keras counts BatchNorm moving mean/variance as
 non-trainable weights; torchvision does not count them as parameters, so the
-ResNet comparisons use ``trainable_params``.
+ResNet comparisons use ``trainable_params``. Full-size models are built as
+graphs without allocating their weights (``symbolic.py``): each is built once
+per session, and none is run.
 """
 
 from __future__ import annotations
 
 import pytest
+import symbolic
 
 import zoo
 
@@ -27,7 +30,7 @@ import zoo
     ],
 )
 def test_vgg_table1_parameter_counts(name, params):
-    info = zoo.model_info(name)
+    info = symbolic.model_info(name)
     assert info["params"] == info["trainable_params"] == params
 
 
@@ -42,7 +45,7 @@ def test_vgg_table1_parameter_counts(name, params):
     ],
 )
 def test_imagenet_resnets_match_torchvision_trainable_counts(name, torchvision_params):
-    info = zoo.model_info(name)
+    info = symbolic.model_info(name)
     assert info["trainable_params"] == torchvision_params
 
 
@@ -54,7 +57,7 @@ def test_imagenet_resnets_match_torchvision_trainable_counts(name, torchvision_p
 def test_cifar_resnets_section_4_2(name, millions, conv_layers):
     import keras
 
-    info = zoo.model_info(name)
+    info = symbolic.model_info(name)
     model = info["model"]
     assert info["trainable_params"] / 1e6 == pytest.approx(
         millions, abs=0.01 if millions < 1 else 0.05
@@ -66,7 +69,7 @@ def test_cifar_resnets_section_4_2(name, millions, conv_layers):
 
 
 def test_lenet5_modern_form():
-    info = zoo.model_info("lenet5")
+    info = symbolic.model_info("lenet5")
     assert info["params"] == 61_706
     model = info["model"]
     names = [layer.name for layer in model.layers]
@@ -78,7 +81,7 @@ def test_lenet5_modern_form():
 
 
 def test_googlenet_table1():
-    info = zoo.model_info("googlenet")
+    info = symbolic.model_info("googlenet")
     assert 6.8e6 <= info["params"] <= 7.0e6
     model = info["model"]
     assert model.get_layer("inception_3a_concat").output.shape[1:] == (28, 28, 256)
@@ -89,7 +92,7 @@ def test_googlenet_table1():
 def test_googlenet_aux_heads_train_and_drop():
     from zoo.models.inception import AUX_LOSS_WEIGHTS, without_aux
 
-    model = zoo.build_model("googlenet", aux_logits=True, num_classes=5, input_shape=(96, 96, 3))
+    model = symbolic.graph("googlenet", aux_logits=True, num_classes=5, input_shape=(96, 96, 3))
     assert [t.shape[-1] for t in model.outputs] == [5, 5, 5]
     assert AUX_LOSS_WEIGHTS == (1.0, 0.3, 0.3)
     inference = without_aux(model)
@@ -100,9 +103,9 @@ def test_googlenet_aux_heads_train_and_drop():
 
 
 def test_alexnet_grouped_and_single_tower():
-    assert zoo.model_info("alexnet")["params"] == 60_965_224
-    assert zoo.model_info("alexnet", grouped=False)["params"] == 62_378_344
-    model = zoo.build_model("alexnet")
+    assert symbolic.model_info("alexnet")["params"] == 60_965_224
+    assert symbolic.model_info("alexnet", grouped=False)["params"] == 62_378_344
+    model = symbolic.graph("alexnet")
     assert model.get_layer("conv1_pool").output.shape[1:] == (27, 27, 96)
     assert model.get_layer("conv5_pool").output.shape[1:] == (6, 6, 256)
     assert model.get_layer("conv2").groups == 2 and model.get_layer("conv3").groups == 1
@@ -113,37 +116,36 @@ def test_alexnet_grouped_and_single_tower():
     [("vgg16", 15.5), ("resnet50", 4.1), ("resnet18", 1.8), ("alexnet", 0.72), ("googlenet", 1.5)],
 )
 def test_flops_match_the_literature(name, gmacs):
-    assert zoo.model_info(name)["flops"] / 1e9 == pytest.approx(gmacs, rel=0.06)
+    assert symbolic.model_info(name)["flops"] / 1e9 == pytest.approx(gmacs, rel=0.06)
 
 
 def test_resnet_stride_placement_v1_and_v1_5():
     """v1.5 (default) strides the 3x3 conv; ``stride_on="1x1"`` is the paper's 3.8 GFLOPs model."""
-    v15 = zoo.build_model("resnet50", input_shape=(64, 64, 3))
-    v1 = zoo.build_model("resnet50", input_shape=(64, 64, 3), stride_on="1x1")
+    v15 = symbolic.graph("resnet50", input_shape=(64, 64, 3))
+    v1 = symbolic.graph("resnet50", input_shape=(64, 64, 3), stride_on="1x1")
     assert v15.get_layer("stage2_unit1_conv1").strides == (1, 1)
     assert v15.get_layer("stage2_unit1_conv2").strides == (2, 2)
     assert v1.get_layer("stage2_unit1_conv1").strides == (2, 2)
     assert v1.get_layer("stage2_unit1_conv2").strides == (1, 1)
     assert v1.count_params() == v15.count_params()
-    assert zoo.model_info("resnet50", stride_on="1x1")["flops"] / 1e9 == pytest.approx(
+    assert symbolic.model_info("resnet50", stride_on="1x1")["flops"] / 1e9 == pytest.approx(
         3.86, abs=0.01
     )
-    assert zoo.model_info("resnet50")["flops"] / 1e9 == pytest.approx(4.09, abs=0.01)
+    assert symbolic.model_info("resnet50")["flops"] / 1e9 == pytest.approx(4.09, abs=0.01)
     with pytest.raises(ValueError, match="stride_on must be"):
         zoo.build_model("resnet50", stride_on="3x1")
 
 
 def test_deterministic_block_names():
-    vgg = [layer.name for layer in zoo.build_model("vgg16_c", input_shape=(32, 32, 3)).layers]
+    vgg16_c = symbolic.graph("vgg16_c", input_shape=(32, 32, 3))
+    vgg = [layer.name for layer in vgg16_c.layers]
     assert "block3_conv3" in vgg and "block5_pool" in vgg and vgg[-1] == "predictions"
-    assert zoo.build_model("vgg16_c", input_shape=(32, 32, 3)).get_layer(
-        "block3_conv3"
-    ).kernel_size == (1, 1)
-    res = [layer.name for layer in zoo.build_model("resnet50", input_shape=(32, 32, 3)).layers]
+    assert vgg16_c.get_layer("block3_conv3").kernel_size == (1, 1)
+    res = [layer.name for layer in symbolic.graph("resnet50", input_shape=(32, 32, 3)).layers]
     assert "stage4_unit3_conv3" in res and "stage2_unit1_shortcut" in res
     assert "stage1_unit2_shortcut" not in res  # identity shortcut inside a stage
     assert "block1_lrn" in [
-        layer.name for layer in zoo.build_model("vgg11_lrn", input_shape=(32, 32, 3)).layers
+        layer.name for layer in symbolic.graph("vgg11_lrn", input_shape=(32, 32, 3)).layers
     ]
 
 
@@ -158,7 +160,7 @@ def test_registry_errors():
         @register_model(
             family="x", input_shape=(1,), min_input_shape=(1,), paper="", description=""
         )
-        def vgg16(**kwargs):
+        def vgg16(o):
             pass
 
 

@@ -28,6 +28,16 @@ def test_keras_application_table_matches_keras():
     assert KERAS_APPLICATIONS["EfficientNetB0"].preprocessing == "none"
 
 
+def test_keras_application_names_stay_importable_from_zoo_weights():
+    from zoo import keras_applications, weights
+
+    for name in keras_applications.__all__:
+        assert getattr(weights, name) is getattr(keras_applications, name)
+        assert name in weights.__all__
+    with pytest.raises(AttributeError, match="no attribute 'no_such_thing'"):
+        weights.no_such_thing  # noqa: B018
+
+
 def test_resolve_kinds(tmp_path, lenet):
     from zoo import pretrained
     from zoo.weights import WeightsError, resolve
@@ -120,7 +130,8 @@ def test_imagenet_offline_names_missing_file(tmp_path, monkeypatch, how):
 
         def offline(fname=None, origin=None, **kwargs):
             calls.append((fname, kwargs.get("cache_dir")))
-            raise Exception(
+            # Keras' get_file raises a bare Exception on a failed download: mimic it exactly.
+            raise Exception(  # noqa: TRY002
                 f"URL fetch failure on {origin}: None -- [Errno -3] Temporary failure in name resolution"
             )
 

@@ -30,6 +30,7 @@ from typing import Any
 import keras_tuner as kt
 
 from tuning.space import Param, declare, target_of, validate_space
+from zoo.constants import DEFAULT_SEED
 
 __all__ = [
     "RESERVED",
@@ -45,47 +46,19 @@ RESERVED = ("input_shape", "num_classes", "weights", "name", "include_top", "poo
 _NOT_METRICS = ("epoch", "lr", "learning_rate")
 
 
-class _Probe(Exception):
-    pass
-
-
 def builder_kwargs(model_name: str) -> dict[str, Any]:
     """The keyword arguments a registered builder accepts, with their defaults.
 
-    Every zoo builder validates its arguments with `zoo.blocks.image_options`
-    (the shared contract plus the family's knobs), so calling the builder
-    with that function intercepted reads the full list without building a
-    layer.
+    Read from the model's options dataclass (``dataclasses.fields`` of
+    ``zoo.registry.get_spec(model_name).options``, see `zoo.options`): the
+    one list the builder's signature and validation come from.
 
     Raises:
         UnknownModelError: for an unknown name.
     """
-    from zoo import blocks
-    from zoo.registry import get_builder
+    from zoo.registry import get_spec
 
-    builder = get_builder(model_name)
-    original = blocks.image_options
-    seen: dict[str, Any] = {}
-
-    def probe(spec, kwargs, **defaults):
-        seen.update(
-            input_shape=None, num_classes=defaults.pop("num_classes", 1000), include_top=True,
-            pooling=None, classifier_activation="softmax", weights=None, name=None,
-            activation=defaults.pop("activation", "relu"),
-            kernel_initializer=defaults.pop("kernel_initializer", "he_normal"),
-            batch_norm=defaults.pop("batch_norm", False), dropout=defaults.pop("dropout", 0.0),
-            weight_decay=0.0, **defaults,
-        )  # fmt: skip
-        raise _Probe
-
-    blocks.image_options = probe
-    try:
-        builder()
-    except _Probe:
-        pass
-    finally:
-        blocks.image_options = original
-    return seen
+    return {f.name: f.default for f in dataclasses.fields(get_spec(model_name).options)}
 
 
 def train_fields() -> list[str]:
@@ -178,7 +151,9 @@ class ZooHyperModel(kt.HyperModel):
         self.base_config = base.replace(monitor=objective) if base.monitor != objective else base
         self.builder_defaults = builder_kwargs(self.model_name)
         self.tunable_kwargs = {k: v for k, v in self.builder_defaults.items() if k not in RESERVED}
-        self.model_kwargs = dict(model_kwargs or {})
+        from zoo.options import rename_deprecated
+
+        self.model_kwargs = rename_deprecated(dict(model_kwargs or {}))  # weight_decay -> kernel_l2
         bad = sorted(set(self.model_kwargs) - set(self.builder_defaults))
         if bad:
             raise ValueError(
@@ -206,7 +181,7 @@ class ZooHyperModel(kt.HyperModel):
             data,
             batch_size=config.batch_size,
             validation_split=config.validation_split or 0.1,
-            seed=1337 if config.seed is None else config.seed,
+            seed=DEFAULT_SEED if config.seed is None else config.seed,
         )
 
     # ------------------------------------------------------------- mapping

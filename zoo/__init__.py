@@ -54,29 +54,53 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'zoo' has no attribute {name!r}")
 
 
-def build_model(name: str, **kwargs):
+def build_model(name: str, /, **kwargs):
     """Builds a registered architecture as a functional ``keras.Model``.
+
+    The keyword arguments are the fields of the model's options dataclass
+    (``dataclasses.fields(get_spec(name).options)``, see `zoo.options`):
+    ``input_shape``, ``num_classes``, ``include_top``, ``pooling``,
+    ``classifier_activation``, ``weights``, ``name``, ``activation``,
+    ``kernel_initializer``, ``batch_norm``, ``dropout``, ``kernel_l2``, plus
+    the family's knobs. They are validated before a layer is built; the
+    builder is called with the options object; then ``weights`` is loaded
+    (`zoo.weights`). The model records what it was built from:
+    ``model.zoo_model`` (the registered name) and ``model.zoo_options`` (a
+    JSON-able dict of the options, ``weights`` left out), so
+    ``build_model(model.zoo_model, **model.zoo_options)`` rebuilds the same
+    architecture; `zoo.saving.save_model` / `load_model` keep both.
 
     Args:
         name: registered name or alias (see ``list_models()``).
-        **kwargs: the builder contract: ``input_shape``, ``num_classes``,
-            ``include_top``, ``pooling``, ``classifier_activation``,
-            ``weights``, ``name``, ``activation``, ``kernel_initializer``,
-            ``batch_norm``, ``dropout``, ``weight_decay``, plus family knobs.
+        **kwargs: the options. ``weight_decay`` is the deprecated name of
+            ``kernel_l2`` (a DeprecationWarning).
 
     Returns:
         An uncompiled ``keras.Model``.
 
     Raises:
         UnknownModelError: for an unknown name, suggesting close ones.
-        ValueError: for invalid arguments, e.g. an input below the minimum.
+        ValueError: for an unknown argument (suggesting the closest) or an
+            invalid value, e.g. an input below the minimum.
+        zoo.weights.WeightsError: weights that are missing or do not fit.
     """
+    from zoo.options import options_from_kwargs
     from zoo.registry import get_builder
 
-    return get_builder(name)(**kwargs)
+    spec = get_spec(name)
+    options = options_from_kwargs(spec, kwargs)
+    model = get_builder(spec.name).build_from_options(options)
+    if options.weights is not None:
+        from zoo import weights
+
+        weights.load_weights(model, options.weights)
+    from zoo.saving import record_options
+
+    record_options(model, spec.name, options.to_dict())
+    return model
 
 
-def model_info(name: str, **kwargs) -> dict:
+def model_info(name: str, /, **kwargs) -> dict:
     """Builds the model and describes it.
 
     Returns:
@@ -110,7 +134,14 @@ def model_info(name: str, **kwargs) -> dict:
 
 
 def load_model(path, *, compile: bool = False):
-    """Loads a ``.keras`` model safely (``safe_mode=True``; other formats refused)."""
+    """Loads a ``.keras`` model safely (``safe_mode=True``; other formats refused).
+
+    With ``compile=True`` the zoo's own losses (``zoo.training.losses``) are registered
+    first, so a model trained with one of them loads compiled.
+    """
     from zoo.saving import load_model as _load
+
+    if compile:
+        import zoo.training.losses  # noqa: F401  (registers the zoo's serializable losses)
 
     return _load(path, compile=compile)

@@ -1,205 +1,24 @@
-"""Small shared pieces every architecture is assembled from.
+"""Small shared Keras pieces every architecture is assembled from.
 
-``validate_image_args`` checks the common builder contract before a single
-layer is made, so bad input fails with a sentence rather than a backend trace.
-``conv_bn_act`` and ``classification_head`` build the repeated parts with the
-deterministic names fine-tuning relies on.
+``conv_bn_act``, ``dense``, ``predictions``, ``classifier_top`` and
+``global_pool`` build the repeated parts with the deterministic names
+fine-tuning relies on. The builder contract itself (which options exist,
+their defaults and their validation) is data in `zoo.options`; loading
+weights is `zoo.build_model`'s job (`zoo.weights`), not the blocks'.
 """
 
 from __future__ import annotations
 
-import types
-
 import keras
 
-from zoo.registry import ModelSpec
 
-ACTIVATIONS = (
-    "relu",
-    "relu6",
-    "leaky_relu",
-    "prelu",
-    "elu",
-    "selu",
-    "gelu",
-    "swish",
-    "silu",
-    "hard_swish",
-    "mish",
-    "softplus",
-    "tanh",
-    "sigmoid",
-    "hard_sigmoid",
-    "linear",
-)
-INITIALIZERS = (
-    "glorot_uniform",
-    "glorot_normal",
-    "he_uniform",
-    "he_normal",
-    "lecun_uniform",
-    "lecun_normal",
-    "orthogonal",
-    "random_normal",
-    "random_uniform",
-    "truncated_normal",
-)
-POOLINGS = (None, "avg", "max")
-CLASSIFIER_ACTIVATIONS = (None, "softmax", "sigmoid", "linear")
-
-
-def _dims(shape) -> str:
-    return "x".join(str(d) for d in shape)
-
-
-def check_choice(what: str, value, choices) -> None:
-    """Raises a ValueError naming the valid choices when ``value`` is not one."""
-    if value not in choices:
-        shown = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"Unknown {what} {value!r}; expected one of: {shown}.")
-
-
-def validate_image_args(
-    spec: ModelSpec,
-    *,
-    input_shape,
-    num_classes,
-    include_top=True,
-    pooling=None,
-    classifier_activation="softmax",
-    activation=None,
-    kernel_initializer=None,
-    dropout=0.0,
-    weight_decay=0.0,
-) -> tuple:
-    """Validates the shared builder contract; returns the input shape as a tuple.
-
-    Raises:
-        ValueError: naming the argument, what was received and what is valid.
-    """
-    name = spec.name
-    shape = spec.input_shape if input_shape is None else input_shape
-    try:
-        shape = tuple(int(d) for d in shape)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{name}: input_shape must be a tuple of integers such as "
-            f"{spec.input_shape}; received input_shape={input_shape!r}."
-        ) from None
-    if not spec.image_model:
-        if not shape or any(d <= 0 for d in shape):
-            raise ValueError(
-                f"{name}: input_shape must have positive dimensions, e.g. "
-                f"{spec.input_shape} or (784,); received input_shape={shape}."
-            )
-    elif len(shape) != len(spec.min_input_shape):
-        raise ValueError(
-            f"{name} takes inputs of rank {len(spec.min_input_shape)} "
-            f"(height, width, channels), channels last; received "
-            f"input_shape={shape}."
-        )
-    if any(d <= 0 for d in shape):
-        raise ValueError(f"{name}: every input dimension must be positive; received {shape}.")
-    if any(d < m for d, m in zip(shape[:-1], spec.min_input_shape[:-1], strict=False)):
-        raise ValueError(
-            f"{name} needs inputs of at least {_dims(spec.min_input_shape[:-1])}; "
-            f"received input_shape={shape}."
-        )
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes <= 0:
-        raise ValueError(
-            f"{name}: num_classes must be a positive integer; received {num_classes!r}."
-        )
-    if not isinstance(include_top, bool):
-        raise ValueError(f"{name}: include_top must be True or False; received {include_top!r}.")
-    check_choice("pooling", pooling, POOLINGS)
-    check_choice(
-        "classifier_activation", classifier_activation, CLASSIFIER_ACTIVATIONS + ("threshold",)
-    )
-    if activation is not None:
-        check_choice("activation", activation, ACTIVATIONS)
-    if kernel_initializer is not None:
-        check_choice("kernel_initializer", kernel_initializer, INITIALIZERS)
-    if not 0.0 <= float(dropout) < 1.0:
-        raise ValueError(f"{name}: dropout must be in [0, 1); received {dropout!r}.")
-    if float(weight_decay) < 0.0:
-        raise ValueError(f"{name}: weight_decay must be >= 0; received {weight_decay!r}.")
-    return shape
-
-
-def image_options(
-    spec: ModelSpec,
-    kwargs: dict,
-    *,
-    num_classes: int = 1000,
-    activation: str = "relu",
-    kernel_initializer: str = "he_normal",
-    batch_norm: bool = False,
-    dropout: float = 0.0,
-    **family_defaults,
-) -> types.SimpleNamespace:
-    """Merges a builder's keyword arguments with its defaults and validates them.
-
-    Every image model shares this contract: ``input_shape``, ``num_classes``,
-    ``include_top``, ``pooling``, ``classifier_activation``, ``weights``,
-    ``name``, ``activation``, ``kernel_initializer``, ``batch_norm``,
-    ``dropout``, ``weight_decay``; ``family_defaults`` adds a family's own
-    knobs (e.g. ``aux_logits`` for GoogLeNet).
-
-    Returns:
-        A namespace of every option, ``input_shape`` resolved to a tuple.
-
-    Raises:
-        ValueError: for an unknown argument (listing the accepted ones) or an
-            invalid value.
-    """
-    opts = dict(
-        input_shape=None,
-        num_classes=num_classes,
-        include_top=True,
-        pooling=None,
-        classifier_activation="softmax",
-        weights=None,
-        name=None,
-        activation=activation,
-        kernel_initializer=kernel_initializer,
-        batch_norm=batch_norm,
-        dropout=dropout,
-        weight_decay=0.0,
-        **family_defaults,
-    )
-    unknown = sorted(set(kwargs) - set(opts))
-    if unknown:
-        raise ValueError(
-            f"{spec.name} got unexpected argument(s) {', '.join(map(repr, unknown))}; "
-            f"accepted: {', '.join(sorted(opts))}."
-        )
-    opts.update(kwargs)
-    opts["input_shape"] = validate_image_args(
-        spec,
-        input_shape=opts["input_shape"],
-        num_classes=opts["num_classes"],
-        include_top=opts["include_top"],
-        pooling=opts["pooling"],
-        classifier_activation=opts["classifier_activation"],
-        activation=opts["activation"],
-        kernel_initializer=opts["kernel_initializer"],
-        dropout=opts["dropout"],
-        weight_decay=opts["weight_decay"],
-    )
-    if not isinstance(opts["batch_norm"], bool):
-        raise ValueError(
-            f"{spec.name}: batch_norm must be True or False; received {opts['batch_norm']!r}."
-        )
-    return types.SimpleNamespace(**opts)
-
-
-def regularizer(weight_decay: float):
-    """An L2 kernel regularizer, or None when ``weight_decay`` is 0.
+def regularizer(kernel_l2: float):
+    """An L2 kernel regularizer, or None when ``kernel_l2`` is 0.
 
     Keras' ``L2(l)`` adds ``l * sum(w**2)`` to the loss; SGD weight decay
     ``lambda`` (w <- w - lr * lambda * w) corresponds to ``l = lambda / 2``.
     """
-    return keras.regularizers.L2(float(weight_decay)) if weight_decay else None
+    return keras.regularizers.L2(float(kernel_l2)) if kernel_l2 else None
 
 
 def activation_layer(activation: str, name: str):
@@ -237,7 +56,7 @@ def conv_bn_act(
     batch_norm: bool = False,
     use_bias: bool | None = None,
     kernel_initializer: str = "he_normal",
-    weight_decay: float = 0.0,
+    kernel_l2: float = 0.0,
     bn_epsilon: float = 1e-5,
 ):
     """Conv2D, optional BatchNorm, optional activation: ``{name}``, ``{name}_bn``, ``{name}_act``.
@@ -255,7 +74,7 @@ def conv_bn_act(
         groups=groups,
         use_bias=use_bias,
         kernel_initializer=kernel_initializer,
-        kernel_regularizer=regularizer(weight_decay),
+        kernel_regularizer=regularizer(kernel_l2),
         name=name,
     )(x)
     if batch_norm:
@@ -271,7 +90,7 @@ def dense(
     *,
     name: str,
     kernel_initializer: str,
-    weight_decay: float = 0.0,
+    kernel_l2: float = 0.0,
     activation: str | None = None,
     batch_norm: bool = False,
     dropout: float = 0.0,
@@ -281,7 +100,7 @@ def dense(
         units,
         use_bias=not batch_norm,
         kernel_initializer=kernel_initializer,
-        kernel_regularizer=regularizer(weight_decay),
+        kernel_regularizer=regularizer(kernel_l2),
         name=name,
     )(x)
     if batch_norm:
@@ -299,7 +118,7 @@ def predictions(
     classifier_activation,
     *,
     kernel_initializer="glorot_uniform",
-    weight_decay: float = 0.0,
+    kernel_l2: float = 0.0,
 ):
     """The final classifier layer, always named ``predictions``."""
     threshold = classifier_activation == "threshold"
@@ -308,7 +127,7 @@ def predictions(
         num_classes,
         activation=act,
         kernel_initializer=kernel_initializer,
-        kernel_regularizer=regularizer(weight_decay),
+        kernel_regularizer=regularizer(kernel_l2),
         name="predictions",
     )(x)
     if threshold:
@@ -323,7 +142,7 @@ def classifier_top(x, o, units, names=None, batch_norm=False):
 
     With ``o.include_top``: ``flatten``, one dense layer per entry of
     ``units`` (named ``fc1``, ``fc2``... or ``names``) with the model's
-    activation, dropout and weight decay (and BatchNorm when ``batch_norm``;
+    activation, dropout and L2 kernel penalty (and BatchNorm when ``batch_norm``;
     VGG and AlexNet normalize their convolutions only), then ``predictions``.
     Otherwise ``o.pooling`` is applied to the feature map.
     """
@@ -339,10 +158,10 @@ def classifier_top(x, o, units, names=None, batch_norm=False):
             activation=o.activation,
             batch_norm=batch_norm,
             kernel_initializer=o.kernel_initializer,
-            weight_decay=o.weight_decay,
+            kernel_l2=o.kernel_l2,
             dropout=o.dropout,
         )
-    return predictions(x, o.num_classes, o.classifier_activation, weight_decay=o.weight_decay)
+    return predictions(x, o.num_classes, o.classifier_activation, kernel_l2=o.kernel_l2)
 
 
 def global_pool(x, pooling):
@@ -354,11 +173,21 @@ def global_pool(x, pooling):
     return x
 
 
-def finalize(inputs, outputs, *, name: str, weights=None):
-    """Wraps the graph in a functional ``keras.Model`` and loads ``weights``."""
-    model = keras.Model(inputs, outputs, name=name)
-    if weights is not None:
-        from zoo import weights as weights_lib
+def conv_options(o) -> dict:
+    """The ``conv_bn_act`` arguments every convolution of a model shares."""
+    return {
+        "activation": o.activation,
+        "batch_norm": o.batch_norm,
+        "kernel_initializer": o.kernel_initializer,
+        "kernel_l2": o.kernel_l2,
+    }
 
-        weights_lib.load_weights(model, weights)
-    return model
+
+def model_input(o):
+    """``keras.Input`` of the options' (validated) input shape, named ``input``."""
+    return keras.Input(o.input_shape, name="input")
+
+
+def finalize(inputs, outputs, *, name: str):
+    """Wraps the graph in a functional ``keras.Model`` named ``name``."""
+    return keras.Model(inputs, outputs, name=name)

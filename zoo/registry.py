@@ -1,8 +1,11 @@
 """The model registry: one frozen spec per name, filled by a decorator.
 
-This module imports no Keras, so listing models (and the CLI's ``--help``)
-stays instant. Builders are looked up by name and called with keyword
-arguments; ``zoo.build_model`` is the public entry point.
+This module imports no Keras and no model module (``zoo.models`` is imported
+on first lookup), so listing models (and the CLI's ``--help``) stays instant.
+A builder is a one-line ``def`` taking the family's validated options object
+(`zoo.options`); `register_model` returns a public function whose signature is
+those options as keyword-only arguments, so ``help(zoo.models.vgg.vgg16)``
+shows them. ``zoo.build_model`` is the public entry point.
 """
 
 from __future__ import annotations
@@ -10,8 +13,12 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import fnmatch
+import functools
+import inspect
 import re
 from collections.abc import Callable, Iterable
+
+from zoo.options import ImageOptions
 
 __all__ = [
     "ModelSpec",
@@ -40,6 +47,9 @@ class ModelSpec:
         params: total parameter count (trainable + non-trainable) at the
             default input shape and class count; checked by the tests, shown
             by ``zoo models`` without building anything.
+        options: the family's options dataclass (`zoo.options`);
+            ``dataclasses.fields(spec.options)`` lists the builder's
+            arguments and defaults.
     """
 
     name: str
@@ -51,9 +61,13 @@ class ModelSpec:
     aliases: tuple = ()
     image_model: bool = True
     params: int | None = None
+    options: type = ImageOptions
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """The spec as a JSON-able dict (``options`` as the dataclass' name)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["options"] = self.options.__name__
+        return out
 
 
 class UnknownModelError(ValueError):
@@ -80,8 +94,15 @@ def register_model(
     aliases: Iterable[str] = (),
     image_model: bool = True,
     params: int | None = None,
+    options: type = ImageOptions,
 ) -> Callable:
     """Decorator that registers a builder function under its name.
+
+    The decorated function takes the validated options object; the function
+    returned in its place takes the options as keyword arguments (its
+    ``__signature__`` is generated from ``dataclasses.fields(options)``) and
+    builds like ``zoo.build_model(name, **kwargs)``. It keeps the builder as
+    ``build_from_options`` and the spec as ``spec``.
 
     Args:
         family: architecture family.
@@ -93,10 +114,14 @@ def register_model(
         aliases: extra names resolving to this model.
         image_model: whether the builder takes (height, width, channels).
         params: total parameters at the defaults (metadata, tested).
+        options: the family's options dataclass (a subclass of `ImageOptions`).
 
     Raises:
         ValueError: if the name or an alias is already registered.
+        TypeError: if ``options`` is not an `ImageOptions` subclass.
     """
+    if not (isinstance(options, type) and issubclass(options, ImageOptions)):
+        raise TypeError(f"options must be an ImageOptions subclass; received {options!r}.")
 
     def decorator(fn: Callable) -> Callable:
         key = name or fn.__name__
@@ -110,18 +135,47 @@ def register_model(
             aliases=tuple(aliases),
             image_model=image_model,
             params=params,
+            options=options,
         )
         for n in (key, *spec.aliases):
             if n in _BUILDERS or n in _ALIASES:
                 raise ValueError(f"Model name {n!r} is already registered.")
-        _BUILDERS[key] = fn
+        public = _public_builder(key, fn, options)
+        public.spec = spec
+        _BUILDERS[key] = public
         _SPECS[key] = spec
         for alias in spec.aliases:
             _ALIASES[alias] = key
-        fn.spec = spec
-        return fn
+        return public
 
     return decorator
+
+
+def options_signature(options: type) -> inspect.Signature:
+    """Keyword-only parameters with the dataclass' defaults: the builder's signature."""
+    return inspect.Signature(
+        [
+            inspect.Parameter(
+                f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=f.type
+            )
+            for f in dataclasses.fields(options)
+        ]
+    )
+
+
+def _public_builder(key: str, fn: Callable, options: type) -> Callable:
+    """``fn`` (which takes an options object) as a function of keyword arguments."""
+
+    @functools.wraps(fn)
+    def builder(**kwargs):
+        from zoo import build_model  # at call time: zoo imports this module
+
+        return build_model(key, **kwargs)
+
+    builder.__signature__ = options_signature(options)
+    del builder.__wrapped__  # the signature is the options', not fn's
+    builder.build_from_options = fn
+    return builder
 
 
 def _ensure_loaded() -> None:
@@ -160,7 +214,11 @@ def get_spec(name: str) -> ModelSpec:
 
 
 def get_builder(name: str) -> Callable:
-    """Returns the builder function of a registered model (or alias)."""
+    """Returns the builder function of a registered model (or alias).
+
+    It takes the options as keyword arguments; ``.build_from_options(opts)``
+    builds from a validated options object (no weights loaded).
+    """
     return _BUILDERS[resolve_name(name)]
 
 

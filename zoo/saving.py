@@ -10,10 +10,16 @@ serializable layers) when a model is loaded; never `zoo.models`, `zoo.training`
 or `zoo.pretrained`, which all import it. Objects registered elsewhere (the
 training losses) are registered by importing their module before loading, or
 given as ``custom_objects``.
+
+A model built by ``zoo.build_model`` records what it was built from
+(``model.zoo_model``, ``model.zoo_options``); `save_model` adds them to the
+``.keras`` zip as an extra member, ``zoo_options.json``, which Keras' own
+loader ignores, and `load_model` sets them again on the loaded model.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import zipfile
@@ -94,7 +100,7 @@ def load_model(path, *, compile: bool = False, custom_objects=None):
     path = check_model_path(path)
     _register_custom_objects()
     try:
-        return keras.saving.load_model(
+        model = keras.saving.load_model(
             path, custom_objects=custom_objects, compile=compile, safe_mode=True
         )
     except TypeError as error:
@@ -105,6 +111,53 @@ def load_model(path, *, compile: bool = False, custom_objects=None):
                 f"with compile=False). Keras said: {error}"
             ) from error
         raise
+    recorded = read_recorded_options(path)
+    if recorded is not None:
+        record_options(model, recorded["model"], recorded["options"])
+    return model
+
+
+#: The member of a ``.keras`` zip holding the options a zoo model was built with.
+OPTIONS_MEMBER = "zoo_options.json"
+#: The most ``zoo_options.json`` may inflate to (a real one is under 1 KB).
+MAX_OPTIONS_BYTES = 64 * 1024
+
+
+def record_options(model, model_name: str, options: dict) -> None:
+    """Sets ``model.zoo_model`` (registered name) and ``model.zoo_options`` (``weights`` left out).
+
+    Set with ``object.__setattr__``: Keras' attribute tracking would wrap the
+    dict in a tracked structure, and this is metadata, not model state.
+    """
+    recorded = {k: v for k, v in options.items() if k != "weights"}
+    object.__setattr__(model, "zoo_model", model_name)
+    object.__setattr__(model, "zoo_options", recorded)
+
+
+def read_recorded_options(path) -> dict | None:
+    """``{"model": name, "options": {...}}`` from a ``.keras`` file, or None if it has none."""
+    try:
+        with zipfile.ZipFile(os.fspath(path)) as zf:
+            if OPTIONS_MEMBER not in zf.namelist():
+                return None
+            if zf.getinfo(OPTIONS_MEMBER).file_size > MAX_OPTIONS_BYTES:
+                return None  # options are a few hundred bytes; never inflate more
+            recorded = json.loads(zf.read(OPTIONS_MEMBER).decode("utf-8"))
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("options"), dict):
+        return None
+    return recorded
+
+
+def _add_recorded_options(model, path: str) -> None:
+    """Appends ``zoo_options.json`` to a freshly written ``.keras`` zip (zoo models only)."""
+    name, options = getattr(model, "zoo_model", None), getattr(model, "zoo_options", None)
+    if name is None or options is None:
+        return
+    text = json.dumps({"model": name, "options": options}, sort_keys=True)
+    with zipfile.ZipFile(path, "a") as zf:
+        zf.writestr(OPTIONS_MEMBER, text)
 
 
 def atomic_write(path, write_fn, suffix: str = "") -> None:
@@ -149,8 +202,13 @@ def write_text_atomic(path, text: str) -> None:
 
 
 def save_model(model, path) -> None:
-    """Saves ``model`` as ``.keras`` atomically."""
+    """Saves ``model`` as ``.keras`` atomically, with the options it was built from."""
     path = os.fspath(path)
     if not path.endswith(".keras"):
         raise ValueError(f"Models are saved as '.keras' files; received {path!r}.")
-    atomic_write(path, model.save, suffix=".keras")
+
+    def write(tmp):
+        model.save(tmp)
+        _add_recorded_options(model, tmp)
+
+    atomic_write(path, write, suffix=".keras")

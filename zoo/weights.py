@@ -22,28 +22,31 @@ model = zoo.build_model("lenet5", include_top=False, weights="lenet5-mnist")
 backbone = build_keras_application("MobileNetV2", weights="imagenet",
                                    input_shape=(96, 96, 3))
 ```
+
+The ``keras.applications`` side (its table, Keras' cache, building an
+application with resolved weights) lives in `zoo.keras_applications`; its
+public names stay importable from here.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
-import threading
-import warnings
 
-__all__ = [
+# The keras.applications names, importable from here as before: they live in
+# zoo.keras_applications, loaded on first use (PEP 562 ``__getattr__`` below), because
+# that module imports this one's errors.
+_APPLICATION_NAMES = (
     "KERAS_APPLICATIONS",
-    "MissingWeightsError",
-    "WeightsError",
+    "ApplicationInfo",
     "build_keras_application",
-    "copy_weights",
     "is_keras_application",
     "keras_application_info",
     "keras_home",
-    "load_weights",
-    "resolve",
-]
+)
+
+__all__ = ["MissingWeightsError", "WeightsError", "copy_weights", "load_weights", "resolve"]
+__all__.extend(_APPLICATION_NAMES)
 
 
 class WeightsError(ValueError):
@@ -65,93 +68,6 @@ class MissingWeightsError(WeightsError):
         self.fname = fname
         self.path = path
         self.origin = origin
-
-
-@dataclasses.dataclass(frozen=True)
-class ApplicationInfo:
-    """What the zoo needs to know about one ``keras.applications`` model.
-
-    Attributes:
-        name: Keras' name, e.g. ``"ResNet50"``.
-        preprocessing: its ``preprocess_input`` convention: ``"caffe"``,
-            ``"torch"``, ``"tf"`` or ``"none"`` (the model rescales inside;
-            it takes raw 0..255 pixels).
-        min_size: smallest height/width Keras accepts.
-        default_size: the ImageNet input size.
-    """
-
-    name: str
-    preprocessing: str
-    min_size: int = 32
-    default_size: int = 224
-
-
-def _table() -> dict[str, ApplicationInfo]:
-    rows: list[tuple[str, str, int, int]] = []
-    rows += [
-        (n, "caffe", 32, 224) for n in ("VGG16", "VGG19", "ResNet50", "ResNet101", "ResNet152")
-    ]
-    rows += [(n, "tf", 32, 224) for n in ("ResNet50V2", "ResNet101V2", "ResNet152V2")]
-    rows += [("MobileNet", "tf", 32, 224), ("MobileNetV2", "tf", 32, 224)]
-    rows += [("NASNetMobile", "tf", 32, 224), ("NASNetLarge", "tf", 32, 331)]
-    rows += [("InceptionV3", "tf", 75, 299), ("InceptionResNetV2", "tf", 75, 299)]
-    rows += [("Xception", "tf", 71, 299)]
-    rows += [(f"DenseNet{d}", "torch", 32, 224) for d in (121, 169, 201)]
-    sizes = (224, 240, 260, 300, 380, 456, 528, 600)
-    rows += [(f"EfficientNetB{i}", "none", 32, s) for i, s in enumerate(sizes)]
-    rows += [
-        (f"EfficientNetV2{v}", "none", 32, s)
-        for v, s in (
-            ("B0", 224),
-            ("B1", 240),
-            ("B2", 260),
-            ("B3", 300),
-            ("S", 384),
-            ("M", 480),
-            ("L", 480),
-        )
-    ]
-    rows += [
-        (f"ConvNeXt{v}", "none", 32, 224) for v in ("Tiny", "Small", "Base", "Large", "XLarge")
-    ]
-    rows += [("MobileNetV3Small", "none", 32, 224), ("MobileNetV3Large", "none", 32, 224)]
-    return {name: ApplicationInfo(name, mode, lo, size) for name, mode, lo, size in rows}
-
-
-#: ``keras.applications`` models usable as backbones, by Keras' name.
-KERAS_APPLICATIONS: dict[str, ApplicationInfo] = _table()
-
-
-def is_keras_application(name) -> bool:
-    """Whether ``name`` is a ``keras.applications`` model the zoo knows (exact case)."""
-    return isinstance(name, str) and name in KERAS_APPLICATIONS
-
-
-def keras_application_info(name: str) -> ApplicationInfo:
-    """The `ApplicationInfo` of a ``keras.applications`` model.
-
-    Raises:
-        WeightsError: for an unknown name, suggesting close ones.
-    """
-    if not is_keras_application(name):
-        import difflib
-
-        close = difflib.get_close_matches(str(name), list(KERAS_APPLICATIONS), n=3, cutoff=0.5)
-        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
-        raise WeightsError(f"{name!r} is not a keras.applications model.{hint}")
-    return KERAS_APPLICATIONS[name]
-
-
-def keras_home() -> str:
-    """Keras' cache folder: ``$KERAS_HOME`` if set, else ``~/.keras``.
-
-    Read at call time (Keras itself reads it once, at import), so a process
-    may point it elsewhere after importing Keras.
-    """
-    home = os.environ.get("KERAS_HOME")
-    if home:
-        return os.path.abspath(os.path.expanduser(home))
-    return os.path.join(os.path.expanduser("~"), ".keras")
 
 
 # ------------------------------------------------------------------- resolve
@@ -307,132 +223,9 @@ def _flat_layers(model):
     return out
 
 
-# ------------------------------------------------------- keras.applications
-_FETCH_LOCK = threading.Lock()
+def __getattr__(name: str):
+    if name in _APPLICATION_NAMES:
+        from zoo import keras_applications
 
-
-@contextlib.contextmanager
-def _cache_in_keras_home(records: list):
-    """Routes the applications' downloads through ``keras.utils.get_file`` into `keras_home`.
-
-    Keras' applications call ``keras.src.utils.file_utils.get_file`` with the
-    cache folder Keras read at import; this honours ``$KERAS_HOME`` as it is
-    now and records which file was asked for, so a failed download can say
-    exactly what is missing. Keras' own download and cache do the work.
-    """
-    import keras
-
-    try:
-        from keras.src.utils import file_utils
-    except ImportError:  # a future Keras moved it: plain behaviour
-        yield
-        return
-    original = file_utils.get_file
-    home = keras_home()
-
-    def get_file(fname=None, origin=None, *args, **kwargs):
-        kwargs.setdefault("cache_dir", home)
-        records.append(
-            {"fname": fname, "origin": origin, "subdir": kwargs.get("cache_subdir", "datasets")}
-        )
-        public = keras.utils.get_file
-        fetch = original if public is original else public  # tests may stub the public one
-        return fetch(fname, origin, *args, **kwargs)
-
-    with _FETCH_LOCK:
-        file_utils.get_file = get_file
-        try:
-            yield
-        finally:
-            file_utils.get_file = original
-
-
-def build_keras_application(
-    name: str,
-    *,
-    weights=None,
-    input_shape=None,
-    include_top: bool = False,
-    pooling=None,
-    **kwargs,
-):
-    """Builds a ``keras.applications`` model with resolved weights.
-
-    Args:
-        name: Keras' name, e.g. ``"ResNet50"`` (see `KERAS_APPLICATIONS`).
-        weights: None, ``"imagenet"`` (Keras' download and cache) or the path
-            of a weights file (``.weights.h5``, a legacy ``.h5`` weights file
-            or a ``.keras`` model) for exactly this model.
-        input_shape: ``(height, width, 3)``; at least the model's minimum.
-        include_top: keep the ImageNet classifier. Defaults to False.
-        pooling: None, ``"avg"`` or ``"max"``.
-        **kwargs: other arguments of the application (``alpha``, ...).
-
-    Returns:
-        The ``keras.Model``.
-
-    Raises:
-        MissingWeightsError: ``"imagenet"`` weights that could not be
-            downloaded; the message names the file and where to put it.
-        WeightsError: a missing or unfitting weights file, or a checkpoint
-            name (those hold zoo models, not ``keras.applications`` ones).
-        ValueError: Keras' own argument checks (e.g. an input too small).
-    """
-    import keras
-
-    info = keras_application_info(name)
-    resolved = resolve(weights)
-    if resolved.kind == "pretrained":
-        raise WeightsError(
-            f"{weights!r} is a zoo checkpoint; use it as the backbone itself "
-            f"(backbone={weights!r}) rather than as weights for {name}."
-        )
-    if input_shape is not None:
-        input_shape = tuple(int(d) for d in input_shape)
-        if len(input_shape) == 3 and min(input_shape[:2]) < info.min_size:
-            raise ValueError(
-                f"{name} needs inputs of at least {info.min_size}x{info.min_size}; "
-                f"received input_shape={input_shape}."
-            )
-    builder = getattr(keras.applications, name)
-    args = dict(include_top=include_top, input_shape=input_shape, pooling=pooling, **kwargs)
-    if resolved.kind == "file":
-        model = builder(weights=None, **args)
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                model.load_weights(resolved.path)
-        except (ValueError, KeyError, OSError) as err:  # Keras' per-layer warnings are noise then
-            raise WeightsError(
-                f"{resolved.path!r} does not fit {name} (include_top={include_top}, "
-                f"input_shape={input_shape}, {kwargs or 'default width'}): {err}"
-            ) from err
-        for w in caught:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        return model
-    if resolved.kind == "none":
-        return builder(weights=None, **args)
-    records: list = []
-    try:
-        with _cache_in_keras_home(records):
-            return builder(weights="imagenet", **args)
-    except Exception as err:
-        if not records or isinstance(err, (WeightsError, TypeError)):
-            raise
-        asked = records[-1]
-        fname = asked["fname"] or os.path.basename(str(asked["origin"]))
-        folder = os.path.join(keras_home(), asked["subdir"])
-        path = os.path.join(folder, fname)
-        if os.path.isfile(path) and not isinstance(err, OSError):
-            raise
-        raise MissingWeightsError(
-            f"The ImageNet weights of {name} could not be downloaded ({type(err).__name__}: "
-            f"{str(err).strip().splitlines()[0] if str(err).strip() else 'no details'}). "
-            f"Missing file: {fname}. Download it from {asked['origin']} on a machine with "
-            f"internet access and put it at {path} (Keras' cache, $KERAS_HOME/"
-            f"{asked['subdir']}; KERAS_HOME defaults to ~/.keras), or pass weights=None "
-            f"or the path of a local weights file.",
-            fname=fname,
-            path=path,
-            origin=asked["origin"],
-        ) from None
+        return getattr(keras_applications, name)
+    raise AttributeError(f"module 'zoo.weights' has no attribute {name!r}")

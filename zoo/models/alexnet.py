@@ -14,6 +14,7 @@ Reference:
 
 from __future__ import annotations
 
+from zoo.options import AlexNetOptions
 from zoo.registry import register_model
 
 PAPER = "Krizhevsky et al. 2012, NIPS"
@@ -35,9 +36,10 @@ CONVS = (
     paper=PAPER,
     description="AlexNet: 5 conv + 3 dense, LRN, overlapping pooling, dropout",
     params=60_965_224,
+    options=AlexNetOptions,
 )
-def alexnet(**kwargs):
-    """AlexNet; extra arguments ``grouped`` (True) and ``lrn`` (True).
+def alexnet(o: AlexNetOptions):
+    """AlexNet; options: `zoo.options.AlexNetOptions` (``grouped``, ``lrn``).
 
     The smallest input is 67x67: below it the third overlapping pool has
     nothing to pool.
@@ -51,15 +53,7 @@ def alexnet(**kwargs):
     from zoo import blocks
     from zoo.layers import LocalResponseNormalization
 
-    o = blocks.image_options(
-        alexnet.spec,
-        kwargs,
-        kernel_initializer="glorot_uniform",
-        dropout=0.5,
-        grouped=True,
-        lrn=True,
-    )
-    inputs = keras.Input(o.input_shape, name="input")
+    inputs = blocks.model_input(o)
     x = inputs
     for name, filters, kernel, strides, groups, lrn, pool in CONVS:
         x = blocks.conv_bn_act(
@@ -70,10 +64,7 @@ def alexnet(**kwargs):
             padding="valid" if name == "conv1" else "same",
             groups=groups if o.grouped else 1,
             name=name,
-            activation=o.activation,
-            batch_norm=o.batch_norm,
-            kernel_initializer=o.kernel_initializer,
-            weight_decay=o.weight_decay,
+            **blocks.conv_options(o),
         )
         if lrn and o.lrn:
             x = LocalResponseNormalization(
@@ -82,4 +73,4 @@ def alexnet(**kwargs):
         if pool:
             x = keras.layers.MaxPooling2D(3, strides=2, name=f"{name}_pool")(x)
     x = blocks.classifier_top(x, o, (4096, 4096))
-    return blocks.finalize(inputs, x, name=o.name or "alexnet", weights=o.weights)
+    return blocks.finalize(inputs, x, name=o.name or "alexnet")

@@ -16,6 +16,7 @@ Reference:
 
 from __future__ import annotations
 
+from zoo.options import AUX_MIN_SIZE, GoogLeNetOptions
 from zoo.registry import register_model
 
 PAPER = "Szegedy et al. 2015, arXiv:1409.4842"
@@ -36,7 +37,7 @@ MODULES = {
 POOL_AFTER = ("3b", "4e")
 AUX_AFTER = ("4a", "4d")
 AUX_LOSS_WEIGHTS = (1.0, 0.3, 0.3)
-AUX_MIN_SIZE = 65  # the aux heads' 5x5/3 pooling needs a 5x5 map after 4a.
+__all__ = ["AUX_LOSS_WEIGHTS", "AUX_MIN_SIZE", "googlenet", "inception_module", "without_aux"]
 
 
 def inception_module(x, row, *, name: str, o):
@@ -49,14 +50,7 @@ def inception_module(x, row, *, name: str, o):
 
     def conv(t, filters, kernel, suffix):
         return blocks.conv_bn_act(
-            t,
-            filters,
-            kernel,
-            name=f"{name}_{suffix}",
-            activation=o.activation,
-            batch_norm=o.batch_norm,
-            kernel_initializer=o.kernel_initializer,
-            weight_decay=o.weight_decay,
+            t, filters, kernel, name=f"{name}_{suffix}", **blocks.conv_options(o)
         )
 
     b1 = conv(x, n1, 1, "1x1")
@@ -73,16 +67,7 @@ def _aux_head(x, *, name: str, o):
     from zoo import blocks
 
     x = keras.layers.AveragePooling2D(5, strides=3, name=f"{name}_pool")(x)
-    x = blocks.conv_bn_act(
-        x,
-        128,
-        1,
-        name=f"{name}_conv",
-        activation=o.activation,
-        batch_norm=o.batch_norm,
-        kernel_initializer=o.kernel_initializer,
-        weight_decay=o.weight_decay,
-    )
+    x = blocks.conv_bn_act(x, 128, 1, name=f"{name}_conv", **blocks.conv_options(o))
     x = keras.layers.Flatten(name=f"{name}_flatten")(x)
     x = blocks.dense(
         x,
@@ -90,7 +75,7 @@ def _aux_head(x, *, name: str, o):
         name=f"{name}_fc",
         activation=o.activation,
         kernel_initializer=o.kernel_initializer,
-        weight_decay=o.weight_decay,
+        kernel_l2=o.kernel_l2,
         dropout=0.7,
     )
     act = None if o.classifier_activation in ("linear", "threshold") else o.classifier_activation
@@ -105,39 +90,22 @@ def _aux_head(x, *, name: str, o):
     description="GoogLeNet (Inception v1), Table 1; optional auxiliary classifiers",
     aliases=("inception_v1",),
     params=6_998_552,
+    options=GoogLeNetOptions,
 )
-def googlenet(**kwargs):
-    """GoogLeNet; extra argument ``aux_logits`` (False) and ``lrn`` (True).
+def googlenet(o: GoogLeNetOptions):
+    """GoogLeNet; options: `zoo.options.GoogLeNetOptions` (``aux_logits``, ``lrn``).
 
     Reference:
-        Szegedy et al., "Going Deeper with Convolutions", CVPR 2015.
+        Szegedy et al., "Going Deeper with Convolutions", CVPR 2015
+        (arXiv:1409.4842), Table 1.
     """
     import keras
 
     from zoo import blocks
     from zoo.layers import LocalResponseNormalization
 
-    o = blocks.image_options(
-        googlenet.spec,
-        kwargs,
-        kernel_initializer="glorot_uniform",
-        dropout=0.4,
-        aux_logits=False,
-        lrn=True,
-    )
-    if o.aux_logits and (not o.include_top or min(o.input_shape[:2]) < AUX_MIN_SIZE):
-        raise ValueError(
-            f"googlenet with aux_logits=True needs include_top=True and inputs of at "
-            f"least {AUX_MIN_SIZE}x{AUX_MIN_SIZE}; received input_shape={o.input_shape}, "
-            f"include_top={o.include_top}."
-        )
-    conv = {
-        "activation": o.activation,
-        "batch_norm": o.batch_norm,
-        "kernel_initializer": o.kernel_initializer,
-        "weight_decay": o.weight_decay,
-    }
-    inputs = keras.Input(o.input_shape, name="input")
+    conv = blocks.conv_options(o)
+    inputs = blocks.model_input(o)
     x = blocks.conv_bn_act(inputs, 64, 7, strides=2, name="conv1", **conv)
     x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
     if o.lrn:
@@ -158,13 +126,11 @@ def googlenet(**kwargs):
         x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
         if o.dropout:
             x = keras.layers.Dropout(o.dropout, name="top_dropout")(x)
-        x = blocks.predictions(
-            x, o.num_classes, o.classifier_activation, weight_decay=o.weight_decay
-        )
+        x = blocks.predictions(x, o.num_classes, o.classifier_activation, kernel_l2=o.kernel_l2)
     else:
         x = blocks.global_pool(x, o.pooling)
     outputs = [x, *aux] if aux else x
-    return blocks.finalize(inputs, outputs, name=o.name or "googlenet", weights=o.weights)
+    return blocks.finalize(inputs, outputs, name=o.name or "googlenet")
 
 
 def without_aux(model):

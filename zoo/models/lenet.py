@@ -13,6 +13,7 @@ Reference:
 
 from __future__ import annotations
 
+from zoo.options import LeNetOptions
 from zoo.registry import register_model
 
 PAPER = "LeCun et al. 1998, Proc. IEEE 86(11)"
@@ -29,40 +30,30 @@ CONVS = (("c1", 6, 5), ("c3", 16, 5), ("c5", 120, 5))
     description="LeNet-5: C1-S2-C3-S4-C5-F6-output, tanh, average subsampling",
     aliases=("lenet",),
     params=61_706,
+    options=LeNetOptions,
 )
-def lenet5(**kwargs):
-    """LeNet-5, modern form (dense output, full C3).
+def lenet5(o: LeNetOptions):
+    """LeNet-5, modern form (dense output, full C3); options: `zoo.options.LeNetOptions`.
 
     MNIST digits are 28x28; as in the paper, pad them to 32x32 (the training
     engine does this for you when the data is smaller than the model input).
 
     Reference:
         LeCun et al., "Gradient-Based Learning Applied to Document
-        Recognition", 1998.
+        Recognition", Proc. IEEE 86(11), 1998.
     """
     import keras
 
     from zoo import blocks
 
-    o = blocks.image_options(
-        lenet5.spec, kwargs, num_classes=10, activation="tanh", kernel_initializer="glorot_uniform"
-    )
-    inputs = keras.Input(o.input_shape, name="input")
+    inputs = blocks.model_input(o)
     x = inputs
     for layer, filters, kernel in CONVS:
         x = blocks.conv_bn_act(
-            x,
-            filters,
-            kernel,
-            padding="valid",
-            name=layer,
-            activation=o.activation,
-            batch_norm=o.batch_norm,
-            kernel_initializer=o.kernel_initializer,
-            weight_decay=o.weight_decay,
+            x, filters, kernel, padding="valid", name=layer, **blocks.conv_options(o)
         )
         if layer != "c5":
             pool = "s2" if layer == "c1" else "s4"
             x = keras.layers.AveragePooling2D(2, strides=2, name=pool)(x)
     x = blocks.classifier_top(x, o, (84,), names=["f6"], batch_norm=o.batch_norm)
-    return blocks.finalize(inputs, x, name=o.name or "lenet5", weights=o.weights)
+    return blocks.finalize(inputs, x, name=o.name or "lenet5")

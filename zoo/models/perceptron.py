@@ -12,10 +12,11 @@ References:
 
 from __future__ import annotations
 
+from zoo.options import MLPOptions, PerceptronOptions
 from zoo.registry import register_model
 
 
-def _flat_input(spec, o):
+def _flat_input(o):
     import keras
 
     inputs = keras.Input(o.input_shape, name="input")
@@ -31,9 +32,10 @@ def _flat_input(spec, o):
     description="Perceptron: one dense layer with a threshold or sigmoid output",
     image_model=False,
     params=785,
+    options=PerceptronOptions,
 )
-def perceptron(**kwargs):
-    """A single-layer perceptron: one dense layer.
+def perceptron(o: PerceptronOptions):
+    """A single-layer perceptron: one dense layer; options: `zoo.options.PerceptronOptions`.
 
     ``num_classes=1`` (default) gives one binary unit; more gives one unit per
     class. ``classifier_activation`` is ``"sigmoid"`` (default, smooth),
@@ -41,17 +43,14 @@ def perceptron(**kwargs):
     gradient), ``"softmax"`` or ``None``.
 
     Reference:
-        Rosenblatt, "The Perceptron", Psychological Review 65, 1958.
+        Rosenblatt, "The Perceptron: A Probabilistic Model for Information
+        Storage and Organization in the Brain", Psychological Review 65, 1958.
     """
     from zoo import blocks
 
-    kwargs.setdefault("classifier_activation", "sigmoid")
-    o = blocks.image_options(
-        perceptron.spec, kwargs, num_classes=1, kernel_initializer="glorot_uniform"
-    )
-    inputs, x = _flat_input(perceptron.spec, o)
-    x = blocks.predictions(x, o.num_classes, o.classifier_activation, weight_decay=o.weight_decay)
-    return blocks.finalize(inputs, x, name=o.name or "perceptron", weights=o.weights)
+    inputs, x = _flat_input(o)
+    x = blocks.predictions(x, o.num_classes, o.classifier_activation, kernel_l2=o.kernel_l2)
+    return blocks.finalize(inputs, x, name=o.name or "perceptron")
 
 
 @register_model(
@@ -62,9 +61,10 @@ def perceptron(**kwargs):
     description="Multilayer perceptron with configurable hidden sizes and activation",
     image_model=False,
     params=535_818,
+    options=MLPOptions,
 )
-def mlp(**kwargs):
-    """A multilayer perceptron; extra argument ``hidden_units`` (512, 256).
+def mlp(o: MLPOptions):
+    """A multilayer perceptron; options: `zoo.options.MLPOptions` (``hidden_units``).
 
     Each hidden layer is ``dense{i}`` (+ ``dense{i}_bn`` with ``batch_norm``,
     + ``dense{i}_dropout`` with ``dropout``).
@@ -75,14 +75,8 @@ def mlp(**kwargs):
     """
     from zoo import blocks
 
-    o = blocks.image_options(mlp.spec, kwargs, num_classes=10, hidden_units=(512, 256))
-    units = tuple(o.hidden_units)
-    if not units or any(not isinstance(u, int) or u <= 0 for u in units):
-        raise ValueError(
-            f"mlp: hidden_units must be positive integers; received {o.hidden_units!r}."
-        )
-    inputs, x = _flat_input(mlp.spec, o)
-    for i, u in enumerate(units, start=1):
+    inputs, x = _flat_input(o)
+    for i, u in enumerate(o.hidden_units, start=1):
         x = blocks.dense(
             x,
             u,
@@ -90,11 +84,9 @@ def mlp(**kwargs):
             activation=o.activation,
             batch_norm=o.batch_norm,
             kernel_initializer=o.kernel_initializer,
-            weight_decay=o.weight_decay,
+            kernel_l2=o.kernel_l2,
             dropout=o.dropout,
         )
     if o.include_top:
-        x = blocks.predictions(
-            x, o.num_classes, o.classifier_activation, weight_decay=o.weight_decay
-        )
-    return blocks.finalize(inputs, x, name=o.name or "mlp", weights=o.weights)
+        x = blocks.predictions(x, o.num_classes, o.classifier_activation, kernel_l2=o.kernel_l2)
+    return blocks.finalize(inputs, x, name=o.name or "mlp")

@@ -22,6 +22,7 @@ Reference:
 
 from __future__ import annotations
 
+from zoo.options import CifarResNetOptions, ResNetOptions
 from zoo.registry import register_model
 
 PAPER = "He et al. 2016, arXiv:1512.03385"
@@ -54,12 +55,8 @@ def _unit(x, kind, filters, strides, prefix, shortcut, o):
     from zoo import blocks
     from zoo.layers import ChannelPadShortcut
 
-    conv = {
-        "batch_norm": o.batch_norm,
-        "kernel_initializer": o.kernel_initializer,
-        "weight_decay": o.weight_decay,
-    }
-    act = o.activation
+    conv = blocks.conv_options(o)
+    act = conv.pop("activation")
     out_filters = filters * EXPANSION[kind]
     if kind == "basic":
         y = blocks.conv_bn_act(
@@ -97,9 +94,7 @@ def _head(x, o):
     x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
     if o.dropout:
         x = keras.layers.Dropout(o.dropout, name="top_dropout")(x)
-    return blocks.predictions(
-        x, o.num_classes, o.classifier_activation, weight_decay=o.weight_decay
-    )
+    return blocks.predictions(x, o.num_classes, o.classifier_activation, kernel_l2=o.kernel_l2)
 
 
 def _stem(inputs, o, kernel_size, strides):
@@ -111,25 +106,18 @@ def _stem(inputs, o, kernel_size, strides):
         kernel_size,
         strides=strides,
         name="conv1",
-        activation=o.activation,
-        batch_norm=o.batch_norm,
-        kernel_initializer=o.kernel_initializer,
-        weight_decay=o.weight_decay,
+        **blocks.conv_options(o),
     )
 
 
-def _resnet_imagenet(depth, spec, kwargs):
+def _resnet_imagenet(depth: int, o: ResNetOptions):
+    """ImageNet ResNet-``depth`` (Table 1) from validated options."""
     import keras
 
     from zoo import blocks
 
-    o = blocks.image_options(spec, kwargs, num_classes=1000, batch_norm=True, stride_on="3x3")
-    if o.stride_on not in ("3x3", "1x1"):
-        raise ValueError(
-            f"stride_on must be '3x3' (v1.5, default) or '1x1' (the paper's); received {o.stride_on!r}."
-        )
     kind, depths = IMAGENET_CONFIGS[depth]
-    inputs = keras.Input(o.input_shape, name="input")
+    inputs = blocks.model_input(o)
     x = _stem(inputs, o, 7, 2)
     x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
     in_filters = 64
@@ -141,17 +129,15 @@ def _resnet_imagenet(depth, spec, kwargs):
             x = _unit(x, kind, filters, strides, f"stage{s}_unit{u}", shortcut, o)
             in_filters = out
     x = _head(x, o)
-    return blocks.finalize(inputs, x, name=o.name or spec.name, weights=o.weights)
+    return blocks.finalize(inputs, x, name=o.name or f"resnet{depth}")
 
 
-def _resnet_cifar(depth, spec, kwargs):
-    import keras
-
+def _resnet_cifar(depth: int, o: CifarResNetOptions):
+    """CIFAR-10 ResNet-``depth`` (6n+2, Section 4.2) from validated options."""
     from zoo import blocks
 
-    o = blocks.image_options(spec, kwargs, num_classes=10, batch_norm=True)
     n = (depth - 2) // 6
-    inputs = keras.Input(o.input_shape, name="input")
+    inputs = blocks.model_input(o)
     x = _stem(inputs, o, 3, 1)
     in_filters = 16
     for s, filters in enumerate(CIFAR_WIDTHS, start=1):
@@ -161,13 +147,13 @@ def _resnet_cifar(depth, spec, kwargs):
             x = _unit(x, "basic", filters, strides, f"stage{s}_unit{u}", shortcut, o)
             in_filters = filters
     x = _head(x, o)
-    return blocks.finalize(inputs, x, name=o.name or spec.name, weights=o.weights)
+    return blocks.finalize(inputs, x, name=o.name or f"resnet{depth}")
 
 
-def _register_imagenet(depth):
+def _imagenet_model(depth: int):
+    """`register_model` for ImageNet ResNet-``depth``: spec data from Table 1."""
     kind, depths = IMAGENET_CONFIGS[depth]
-
-    @register_model(
+    return register_model(
         name=f"resnet{depth}",
         family="resnet",
         input_shape=(224, 224, 3),
@@ -175,39 +161,129 @@ def _register_imagenet(depth):
         paper=PAPER,
         description=f"ResNet-{depth} for ImageNet, {kind} blocks {depths}",
         params=IMAGENET_PARAMS[depth],
+        options=ResNetOptions,
     )
-    def builder(**kwargs):
-        return _resnet_imagenet(depth, builder.spec, kwargs)
-
-    builder.__name__ = f"resnet{depth}"
-    builder.__doc__ = (
-        f"ResNet-{depth} (Table 1), {kind} blocks; extra argument ``stride_on`` "
-        f"('3x3' default, '1x1' as the paper's models; bottlenecks only).\n\nReference:\n    {PAPER}"
-    )
-    return builder
 
 
-def _register_cifar(depth):
-    n = (depth - 2) // 6
-
-    @register_model(
+def _cifar_model(depth: int):
+    """`register_model` for CIFAR-10 ResNet-``depth`` (Section 4.2)."""
+    return register_model(
         name=f"resnet{depth}",
         family="resnet_cifar",
         input_shape=(32, 32, 3),
         min_input_shape=(8, 8, 3),
         paper=PAPER,
-        description=f"CIFAR ResNet-{depth} (6n+2, n={n}), option-A shortcuts",
+        description=f"CIFAR ResNet-{depth} (6n+2, n={(depth - 2) // 6}), option-A shortcuts",
         params=CIFAR_PARAMS[depth],
+        options=CifarResNetOptions,
     )
-    def builder(**kwargs):
-        return _resnet_cifar(depth, builder.spec, kwargs)
-
-    builder.__name__ = f"resnet{depth}"
-    builder.__doc__ = f"CIFAR-10 ResNet-{depth} (Section 4.2, n={n}).\n\nReference:\n    {PAPER}"
-    return builder
 
 
-for _depth in IMAGENET_CONFIGS:
-    globals()[f"resnet{_depth}"] = _register_imagenet(_depth)
-for _depth in CIFAR_DEPTHS:
-    globals()[f"resnet{_depth}"] = _register_cifar(_depth)
+@_imagenet_model(18)
+def resnet18(o: ResNetOptions):
+    """ResNet-18 for ImageNet, basic blocks; options: `zoo.options.ResNetOptions` (``stride_on``).
+
+    Reference:
+        He et al., "Deep Residual Learning for Image Recognition", CVPR 2016
+        (arXiv:1512.03385), Table 1.
+    """
+    return _resnet_imagenet(18, o)
+
+
+@_imagenet_model(34)
+def resnet34(o: ResNetOptions):
+    """ResNet-34 for ImageNet, basic blocks; options: `zoo.options.ResNetOptions` (``stride_on``).
+
+    Reference:
+        He et al., "Deep Residual Learning for Image Recognition", CVPR 2016
+        (arXiv:1512.03385), Table 1.
+    """
+    return _resnet_imagenet(34, o)
+
+
+@_imagenet_model(50)
+def resnet50(o: ResNetOptions):
+    """ResNet-50 for ImageNet, bottleneck blocks; options: `zoo.options.ResNetOptions` (``stride_on``).
+
+    Reference:
+        He et al., "Deep Residual Learning for Image Recognition", CVPR 2016
+        (arXiv:1512.03385), Table 1.
+    """
+    return _resnet_imagenet(50, o)
+
+
+@_imagenet_model(101)
+def resnet101(o: ResNetOptions):
+    """ResNet-101 for ImageNet, bottleneck blocks; options: `zoo.options.ResNetOptions` (``stride_on``).
+
+    Reference:
+        He et al., "Deep Residual Learning for Image Recognition", CVPR 2016
+        (arXiv:1512.03385), Table 1.
+    """
+    return _resnet_imagenet(101, o)
+
+
+@_imagenet_model(152)
+def resnet152(o: ResNetOptions):
+    """ResNet-152 for ImageNet, bottleneck blocks; options: `zoo.options.ResNetOptions` (``stride_on``).
+
+    Reference:
+        He et al., "Deep Residual Learning for Image Recognition", CVPR 2016
+        (arXiv:1512.03385), Table 1.
+    """
+    return _resnet_imagenet(152, o)
+
+
+@_cifar_model(20)
+def resnet20(o: CifarResNetOptions):
+    """CIFAR-10 ResNet-20 (6n+2, n=3); options: `zoo.options.CifarResNetOptions`.
+
+    Reference:
+        He et al., "Deep Residual Learning for Image Recognition", CVPR 2016
+        (arXiv:1512.03385), Section 4.2.
+    """
+    return _resnet_cifar(20, o)
+
+
+@_cifar_model(32)
+def resnet32(o: CifarResNetOptions):
+    """CIFAR-10 ResNet-32 (6n+2, n=5); options: `zoo.options.CifarResNetOptions`.
+
+    Reference:
+        He et al., "Deep Residual Learning for Image Recognition", CVPR 2016
+        (arXiv:1512.03385), Section 4.2.
+    """
+    return _resnet_cifar(32, o)
+
+
+@_cifar_model(44)
+def resnet44(o: CifarResNetOptions):
+    """CIFAR-10 ResNet-44 (6n+2, n=7); options: `zoo.options.CifarResNetOptions`.
+
+    Reference:
+        He et al., "Deep Residual Learning for Image Recognition", CVPR 2016
+        (arXiv:1512.03385), Section 4.2.
+    """
+    return _resnet_cifar(44, o)
+
+
+@_cifar_model(56)
+def resnet56(o: CifarResNetOptions):
+    """CIFAR-10 ResNet-56 (6n+2, n=9); options: `zoo.options.CifarResNetOptions`.
+
+    Reference:
+        He et al., "Deep Residual Learning for Image Recognition", CVPR 2016
+        (arXiv:1512.03385), Section 4.2.
+    """
+    return _resnet_cifar(56, o)
+
+
+@_cifar_model(110)
+def resnet110(o: CifarResNetOptions):
+    """CIFAR-10 ResNet-110 (6n+2, n=18); options: `zoo.options.CifarResNetOptions`.
+
+    Reference:
+        He et al., "Deep Residual Learning for Image Recognition", CVPR 2016
+        (arXiv:1512.03385), Section 4.2.
+    """
+    return _resnet_cifar(110, o)

@@ -12,6 +12,7 @@ Reference:
 
 from __future__ import annotations
 
+from zoo.options import VGGOptions
 from zoo.registry import register_model
 
 PAPER = "Simonyan & Zisserman 2015, arXiv:1409.1556"
@@ -31,16 +32,14 @@ CONFIGS = {
 }
 
 
-def _vgg(config: str, lrn: bool, spec, kwargs):
+def _vgg(config: str, o: VGGOptions, *, lrn: bool = False, name: str):
+    """VGG configuration ``config`` (Table 1) from validated options."""
     import keras
 
     from zoo import blocks
     from zoo.layers import LocalResponseNormalization
 
-    o = blocks.image_options(
-        spec, kwargs, kernel_initializer="glorot_uniform", dropout=0.5, fc_units=4096
-    )
-    inputs = keras.Input(o.input_shape, name="input")
+    inputs = blocks.model_input(o)
     x = inputs
     for b, stage in enumerate(CONFIGS[config], start=1):
         for i, (filters, kernel) in enumerate(stage, start=1):
@@ -49,24 +48,20 @@ def _vgg(config: str, lrn: bool, spec, kwargs):
                 filters,
                 kernel,
                 name=f"block{b}_conv{i}",
-                activation=o.activation,
-                batch_norm=o.batch_norm,
                 use_bias=True,
-                kernel_initializer=o.kernel_initializer,
-                weight_decay=o.weight_decay,
+                **blocks.conv_options(o),
             )
             if lrn and b == 1 and i == 1:
                 x = LocalResponseNormalization(name="block1_lrn")(x)
         x = keras.layers.MaxPooling2D(2, strides=2, name=f"block{b}_pool")(x)
     x = blocks.classifier_top(x, o, (o.fc_units, o.fc_units))
-    return blocks.finalize(inputs, x, name=o.name or spec.name, weights=o.weights)
+    return blocks.finalize(inputs, x, name=o.name or name)
 
 
-def _register(
-    fn_name: str, config: str, alias: str, params: int, description: str, lrn: bool = False
-):
-    @register_model(
-        name=fn_name,
+def _vgg_model(name: str, alias: str, params: int, description: str):
+    """`register_model` with what every VGG shares (family, input sizes, paper)."""
+    return register_model(
+        name=name,
         family="vgg",
         input_shape=(224, 224, 3),
         min_input_shape=(32, 32, 3),
@@ -74,26 +69,66 @@ def _register(
         description=description,
         aliases=(alias,),
         params=params,
+        options=VGGOptions,
     )
-    def builder(**kwargs):
-        return _vgg(config, lrn, builder.spec, kwargs)
-
-    builder.__name__ = fn_name
-    builder.__doc__ = (
-        f"VGG configuration {config}{'-LRN' if lrn else ''} ({description}).\n\n"
-        f"Extra argument: ``fc_units`` (4096), the width of fc1 and fc2.\n\n"
-        f"Reference:\n    {PAPER}"
-    )
-    return builder
 
 
-vgg11 = _register("vgg11", "A", "vgg_a", 132_863_336, "VGG A: 11 weight layers")
-vgg11_lrn = _register(
-    "vgg11_lrn", "A", "vgg_a_lrn", 132_863_336, "VGG A-LRN: A with LRN after conv1", lrn=True
-)
-vgg13 = _register("vgg13", "B", "vgg_b", 133_047_848, "VGG B: 13 weight layers")
-vgg16_c = _register(
-    "vgg16_c", "C", "vgg_c", 133_638_952, "VGG C: 16 layers, 1x1 convs in stages 3-5"
-)
-vgg16 = _register("vgg16", "D", "vgg_d", 138_357_544, "VGG D: 16 weight layers, all 3x3")
-vgg19 = _register("vgg19", "E", "vgg_e", 143_667_240, "VGG E: 19 weight layers")
+@_vgg_model("vgg11", "vgg_a", 132_863_336, "VGG A: 11 weight layers")
+def vgg11(o: VGGOptions):
+    """VGG configuration A, 11 weight layers; options: `zoo.options.VGGOptions`.
+
+    Reference:
+        Simonyan & Zisserman, "Very Deep Convolutional Networks for Large-Scale
+        Image Recognition", ICLR 2015 (arXiv:1409.1556), Table 1.
+    """
+    return _vgg("A", o, name="vgg11")
+
+
+@_vgg_model("vgg11_lrn", "vgg_a_lrn", 132_863_336, "VGG A-LRN: A with LRN after conv1")
+def vgg11_lrn(o: VGGOptions):
+    """VGG configuration A-LRN: A with LRN after conv1; options: `zoo.options.VGGOptions`.
+
+    Reference:
+        Simonyan & Zisserman, ICLR 2015 (arXiv:1409.1556), Table 1.
+    """
+    return _vgg("A", o, lrn=True, name="vgg11_lrn")
+
+
+@_vgg_model("vgg13", "vgg_b", 133_047_848, "VGG B: 13 weight layers")
+def vgg13(o: VGGOptions):
+    """VGG configuration B, 13 weight layers; options: `zoo.options.VGGOptions`.
+
+    Reference:
+        Simonyan & Zisserman, ICLR 2015 (arXiv:1409.1556), Table 1.
+    """
+    return _vgg("B", o, name="vgg13")
+
+
+@_vgg_model("vgg16_c", "vgg_c", 133_638_952, "VGG C: 16 layers, 1x1 convs in stages 3-5")
+def vgg16_c(o: VGGOptions):
+    """VGG configuration C: 16 layers, 1x1 convs in stages 3-5; options: `zoo.options.VGGOptions`.
+
+    Reference:
+        Simonyan & Zisserman, ICLR 2015 (arXiv:1409.1556), Table 1.
+    """
+    return _vgg("C", o, name="vgg16_c")
+
+
+@_vgg_model("vgg16", "vgg_d", 138_357_544, "VGG D: 16 weight layers, all 3x3")
+def vgg16(o: VGGOptions):
+    """VGG configuration D, 16 weight layers, all 3x3; options: `zoo.options.VGGOptions`.
+
+    Reference:
+        Simonyan & Zisserman, ICLR 2015 (arXiv:1409.1556), Table 1.
+    """
+    return _vgg("D", o, name="vgg16")
+
+
+@_vgg_model("vgg19", "vgg_e", 143_667_240, "VGG E: 19 weight layers")
+def vgg19(o: VGGOptions):
+    """VGG configuration E, 19 weight layers; options: `zoo.options.VGGOptions`.
+
+    Reference:
+        Simonyan & Zisserman, ICLR 2015 (arXiv:1409.1556), Table 1.
+    """
+    return _vgg("E", o, name="vgg19")
