@@ -6,6 +6,9 @@ import keras
 import numpy as np
 import pytest
 
+#: Keras-level behaviour: tests/test_backends.py re-runs this file under JAX.
+pytestmark = pytest.mark.backend
+
 from zoo.layers import ChannelPadShortcut, HardThreshold, LocalResponseNormalization, Maxout
 
 

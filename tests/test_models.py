@@ -84,7 +84,9 @@ def _train_step(model, x, y):
     assert any(changed), "the training step changed no weight"
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=[pytest.mark.backend] * (n in ONE_PER_FAMILY)) for n in ALL]
+)
 def test_tiny_build_train_step_forward_and_reload(name, tmp_path):
     from zoo.saving import load_model, save_model
 
@@ -107,6 +109,7 @@ def test_tiny_build_train_step_forward_and_reload(name, tmp_path):
     assert reloaded.zoo_options["num_classes"] == 3
 
 
+@pytest.mark.backend
 @pytest.mark.parametrize("name", ONE_PER_FAMILY)
 def test_recorded_options_rebuild_the_same_architecture(name, tmp_path):
     from zoo.saving import load_model, save_model
