@@ -136,12 +136,14 @@ def model_info(name: str, /, **kwargs) -> dict:
 def load_model(path, *, compile: bool = False):
     """Loads a ``.keras`` model safely (``safe_mode=True``; other formats refused).
 
-    With ``compile=True`` the zoo's own losses (``zoo.training.losses``) are registered
-    first, so a model trained with one of them loads compiled.
+    With ``compile=True`` the zoo's own losses (``zoo.training.losses``) and
+    optimizer (``GroupRateOptimizer``) are registered first, so a model trained
+    with one of them loads compiled.
     """
     from zoo.saving import load_model as _load
 
     if compile:
         import zoo.training.losses  # noqa: F401  (registers the zoo's serializable losses)
+        import zoo.training.optimizers  # noqa: F401  (registers GroupRateOptimizer)
 
     return _load(path, compile=compile)

@@ -88,12 +88,17 @@ def make_schedule(config: Any) -> EpochSchedule | None:
 
 
 def _set_lr(optimizer: Any, value: float) -> None:
+    if hasattr(optimizer, "group_rates"):  # GroupRateOptimizer: its setter keeps the ratios
+        optimizer.learning_rate = value
+        return
     optimizers: Sequence[Any] = getattr(optimizer, "optimizers", None) or [optimizer]
     for opt in optimizers:
         opt.learning_rate = value
 
 
 def _get_lr(optimizer: Any) -> float:
+    if hasattr(optimizer, "group_rates"):  # GroupRateOptimizer: the head's rate
+        return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
     opt = (getattr(optimizer, "optimizers", None) or [optimizer])[0]
     return float(keras.ops.convert_to_numpy(opt.learning_rate))
 

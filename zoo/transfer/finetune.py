@@ -9,6 +9,13 @@ from typing import Any
 from zoo.training.preprocess import Preprocessing
 from zoo.transfer.backbone import Backbone, attach_head, load_backbone
 from zoo.transfer.blocks import freeze, unfreeze_top
+from zoo.transfer.rates import (
+    apply_bn_policy,
+    checked_bn,
+    checked_factor,
+    discriminative_groups,
+    optimizer_policy,
+)
 
 
 @dataclasses.dataclass
@@ -29,6 +36,10 @@ class FineTuneResult:
         phase2: the fine-tuning phase's `TrainResult`, or None.
         unfrozen: layers trained in phase 2.
         published: the checkpoint folder when ``save_as`` was given.
+        rate_groups: phase 2's discriminative groups ``[(block, [layers],
+            rate factor)]`` (the head's factor is 1); empty when off.
+        splits: the carved split of a flat class folder (file lists per
+            split, seed, fractions), else None.
     """
 
     model: Any
@@ -42,6 +53,8 @@ class FineTuneResult:
     phase2: Any = None
     unfrozen: list = dataclasses.field(default_factory=list)
     published: str | None = None
+    rate_groups: list = dataclasses.field(default_factory=list)
+    splits: dict | None = None
 
     @property
     def status(self) -> str:
@@ -59,6 +72,9 @@ def fine_tune(
     freeze_epochs: int = 5,
     unfreeze=1,
     fine_tune_lr: float | None = None,
+    discriminative: bool | float = False,
+    bn: str = "frozen",
+    test_split: float = 0.1,
     config=None,
     run_dir: str | os.PathLike | None = None,
     resume: bool = False,
@@ -83,6 +99,14 @@ def fine_tune(
     3. Phase 2: the top ``unfreeze`` blocks are unfrozen (BatchNorm still
        frozen) and training continues ``config.epochs`` epochs at
        ``fine_tune_lr``. Skipped when ``unfreeze`` is 0 or ``linear_probe``.
+       With ``discriminative``, the head trains at ``fine_tune_lr`` and the
+       unfrozen blocks at rates spaced geometrically down to
+       ``fine_tune_lr / factor`` for the deepest (see `zoo.transfer.rates`).
+
+    Biases and normalization scales/offsets get no weight decay in either
+    phase. A flat folder of class subfolders gets a seeded, stratified test
+    split carved (``test_split``) besides validation, saved as
+    ``<run_dir>/splits.json``, so the test metrics always exist.
 
     Both phases run through `zoo.train` (one training path): augmentation,
     early stopping, checkpoints, resume and the doctor come from the config.
@@ -98,6 +122,16 @@ def fine_tune(
         unfreeze: top blocks to unfreeze in phase 2 (int), ``"all"``, or a
             layer-name prefix (see `unfreeze_top`). Defaults to 1.
         fine_tune_lr: phase-2 learning rate; default ``learning_rate / 10``.
+        discriminative: per-block learning rates in phase 2: False (one
+            rate, default), True (factor 100, fastai's ``slice(lr/100,
+            lr)``) or a factor > 1: the deepest unfrozen block trains at
+            ``fine_tune_lr / factor``.
+        bn: BatchNorm policy: ``"frozen"`` (inference mode, moving
+            statistics untouched; default) or ``"train"`` (every backbone
+            BatchNorm layer trains and updates its statistics, fastai's
+            ``train_bn``).
+        test_split: fraction held out as test when ``data`` is a flat class
+            folder; 0 carves none (only validation). Defaults to 0.1.
         config: ``TrainConfig`` (or dict/path); ``epochs`` are phase 2's.
         run_dir: run directory (one sub-folder per phase).
         resume: continue a killed fine-tune in ``run_dir``.
@@ -119,40 +153,37 @@ def fine_tune(
     Raises:
         ValueError: bad arguments, data, backbone or weights.
     """
-    from zoo.training.fit import as_config, load_data
+    from zoo.training.fit import as_config
 
     config = as_config(config)
     freeze_epochs, fine_tune_lr, head_dropout, unfreeze = _checked_schedule(
         config, freeze_epochs, fine_tune_lr, unfreeze, head_dropout, linear_probe
     )
-    bundle = load_data(data, config)
+    policy = {"factor": checked_factor(discriminative), "bn": checked_bn(bn)}
+    bundle, splits = _load(data, config, test_split, run_dir, resume=resume, force=force)
     bb = load_backbone(
         backbone, bundle.input_shape, weights=weights, model_kwargs=model_kwargs,
         preprocessing=preprocessing, root=root,
     )  # fmt: skip
-    model = _transfer_model(bb, bundle.num_classes, config, head_dropout)
+    model = _transfer_model(bb, bundle.num_classes, config, head_dropout, bn)
     common = {"force": force, "preprocessing": bb.preprocessing, "callbacks": callbacks, "verbose": verbose,
                   "overwrite": overwrite}  # fmt: skip
-    phase1, phase2, unfrozen = _run_phases(
+    phase1, phase2, unfrozen, groups = _run_phases(
         model, bundle, config, list(bb.layer_names), run_dir, resume=resume, common=common,
-        freeze_epochs=freeze_epochs, unfreeze=unfreeze, fine_tune_lr=fine_tune_lr,
+        freeze_epochs=freeze_epochs, unfreeze=unfreeze, fine_tune_lr=fine_tune_lr, policy=policy,
     )  # fmt: skip
     final = phase2 or phase1
     result = FineTuneResult(
-        model=final.model,
-        history=_join_histories(phase1, phase2),
-        metrics=dict(final.metrics),
+        model=final.model, history=_join_histories(phase1, phase2), metrics=dict(final.metrics),
         run_dir=None if run_dir is None else os.path.abspath(os.fspath(run_dir)),
-        class_names=tuple(bundle.class_names),
-        preprocessing=bb.preprocessing,
-        backbone=bb,
-        phase1=phase1,
-        phase2=phase2,
-        unfrozen=unfrozen,
-    )
+        class_names=tuple(bundle.class_names), preprocessing=bb.preprocessing, backbone=bb,
+        phase1=phase1, phase2=phase2, unfrozen=unfrozen, rate_groups=groups, splits=splits,
+    )  # fmt: skip
     if save_as and final.status != "diverged":
         settings = {"freeze_epochs": freeze_epochs, "unfreeze": unfreeze, "fine_tune_lr": fine_tune_lr,
-                    "linear_probe": linear_probe, "head_dropout": head_dropout}  # fmt: skip
+                    "linear_probe": linear_probe, "head_dropout": head_dropout,
+                    "discriminative": policy["factor"], "bn": bn,
+                    "test_split": test_split if splits else None}  # fmt: skip
         published = _publish(
             result, final, save_as, overwrite=overwrite, root=root, settings=settings
         )
@@ -160,8 +191,10 @@ def fine_tune(
     return result
 
 
-def _transfer_model(bb: Backbone, num_classes: int, config, head_dropout: float):
+def _transfer_model(bb: Backbone, num_classes: int, config, head_dropout: float, bn="frozen"):
     """The backbone with a new classifier head, the backbone's layers frozen.
+
+    With ``bn="train"`` the backbone's BatchNorm layers stay trainable.
 
     The head outputs logits when the config's loss wants them (``from_logits``
     or a hinge loss), else softmax probabilities.
@@ -174,6 +207,7 @@ def _transfer_model(bb: Backbone, num_classes: int, config, head_dropout: float)
         classifier_activation=None if logits else "softmax",
     )
     freeze(model, list(bb.layer_names))
+    apply_bn_policy(model, list(bb.layer_names), bn)
     return model
 
 
@@ -201,39 +235,81 @@ def _checked_schedule(config, freeze_epochs, fine_tune_lr, unfreeze, head_dropou
 
 
 def _run_phases(
-    model, bundle, config, names, run_dir, *, resume, common, freeze_epochs, unfreeze, fine_tune_lr
-):
+    model, bundle, config, names, run_dir, *, resume, common, freeze_epochs, unfreeze,
+    fine_tune_lr, policy,
+):  # fmt: skip
     """Phase 1 (head on the frozen backbone), then phase 2 (top blocks unfrozen).
 
     Phase 2 is skipped when ``unfreeze`` is 0 or phase 1 diverged; the test split
-    is evaluated by the last phase that runs.
+    is evaluated by the last phase that runs. Each phase's optimizer excludes
+    biases and normalization parameters from weight decay; phase 2's gets the
+    discriminative rate groups when ``policy["factor"]`` is set.
 
     Returns:
-        ``(phase1, phase2, unfrozen)``: the phases' `TrainResult` (or None) and
-        the layers phase 2 trained.
+        ``(phase1, phase2, unfrozen, groups)``: the phases' `TrainResult` (or
+        None), the layers phase 2 trained and its rate groups.
     """
     from zoo.training.fit import train
+    from zoo.training.optimizers import wrapping_optimizers
 
     dirs = [None if run_dir is None else os.path.join(os.fspath(run_dir), d) for d in PHASE_DIRS]
     do_phase2 = unfreeze not in (0, "0")
     phase1 = None
     if freeze_epochs >= 1:
         cfg1 = config.replace(epochs=freeze_epochs, warmup_epochs=0)
-        phase1 = train(
-            model, bundle, cfg1, run_dir=dirs[0], resume=_resumable(resume, dirs[0]),
-            evaluate_test=not do_phase2, **common,
-        )  # fmt: skip
+        with wrapping_optimizers(optimizer_policy()):
+            phase1 = train(
+                model, bundle, cfg1, run_dir=dirs[0], resume=_resumable(resume, dirs[0]),
+                evaluate_test=not do_phase2, **common,
+            )  # fmt: skip
         model = phase1.model
         if phase1.status == "diverged":
             do_phase2 = False
-    phase2, unfrozen = None, []
+    phase2, unfrozen, groups = None, [], []
     if do_phase2:
         unfrozen = unfreeze_top(model, names, unfreeze)
+        apply_bn_policy(model, names, policy["bn"])
+        if policy["factor"]:
+            groups = discriminative_groups(model, names, policy["factor"])
         cfg2 = config.replace(learning_rate=fine_tune_lr)
-        phase2 = train(
-            model, bundle, cfg2, run_dir=dirs[1], resume=_resumable(resume, dirs[1]), **common
+        with wrapping_optimizers(optimizer_policy(groups)):
+            phase2 = train(
+                model, bundle, cfg2, run_dir=dirs[1], resume=_resumable(resume, dirs[1]), **common
+            )
+    return phase1, phase2, unfrozen, groups
+
+
+def _load(data, config, test_split, run_dir, *, resume: bool, force: bool):
+    """The data bundle, a flat class folder carved into train/val/test.
+
+    Returns:
+        ``(bundle, splits)``: ``splits`` is the carve (saved as
+        ``<run_dir>/splits.json``), or None for data that has its own splits.
+
+    Raises:
+        ValueError: a bad ``test_split``, or (on resume, unless ``force``) a
+            carve that differs from the one the run saved.
+    """
+    from zoo.training.fit import load_data
+    from zoo.training.runs import read_json, write_json
+    from zoo.transfer.carving import SPLITS_JSON, carve_folder, is_flat_folder
+
+    if isinstance(test_split, bool) or not isinstance(test_split, (int, float)):
+        raise ValueError(f"test_split must be a fraction in [0, 0.5); received {test_split!r}.")
+    if not (test_split and is_flat_folder(data)):
+        return load_data(data, config), None
+    bundle, splits = carve_folder(data, config, test_split=float(test_split))
+    if run_dir is None:
+        return bundle, splits
+    path = os.path.join(os.fspath(run_dir), SPLITS_JSON)
+    if resume and os.path.exists(path) and not force and read_json(path) != splits:
+        raise ValueError(
+            f"{path}: the folder's carve (train/val/test files) differs from the one this run "
+            f"was trained on; resume with force=True to continue anyway."
         )
-    return phase1, phase2, unfrozen
+    os.makedirs(os.fspath(run_dir), exist_ok=True)
+    write_json(path, splits)
+    return bundle, splits
 
 
 def linear_probe(backbone, data, **kwargs) -> FineTuneResult:
