@@ -37,8 +37,9 @@ __all__ = [
 
 BN_POLICIES = ("frozen", "train")
 DEFAULT_FACTOR = 100.0
-# Regular expressions over variable names (Keras searches ``variable.name``).
-NO_DECAY_NAMES = ("^bias$", "^gamma$", "^beta$")
+# Regular expressions over variable names. Keras searches ``variable.name``,
+# which the TensorFlow backend gives as its tf.Variable's (``"dense/bias:0"``).
+NO_DECAY_NAMES = tuple(rf"(?:^|/){name}(?::\d+)?$" for name in ("bias", "gamma", "beta"))
 
 
 def checked_factor(discriminative) -> float | None:
