@@ -36,7 +36,8 @@ def _refuse_existing_run(run_dir, resuming: bool, overwrite_run: bool) -> None:
 
 def finetune_arguments(*, weights, freeze_epochs, epochs, unfreeze, learning_rate, fine_tune_lr,
                        batch_size, config_path, run_dir, resume, force, overwrite_run, save_as,
-                       overwrite_saved, linear_probe, alpha, quiet) -> dict:  # fmt: skip
+                       overwrite_saved, linear_probe, alpha, quiet, discriminative=None, bn="frozen",
+                       test_split=0.1) -> dict:  # fmt: skip
     """``zoo.transfer.fine_tune``'s keyword arguments from the command's options.
 
     ``fine_tune`` has one ``overwrite`` for the run directory and the
@@ -66,6 +67,9 @@ def finetune_arguments(*, weights, freeze_epochs, epochs, unfreeze, learning_rat
         "save_as": save_as,
         "overwrite": overwrite_run or overwrite_saved,
         "linear_probe": linear_probe,
+        "discriminative": discriminative or False,
+        "bn": bn,
+        "test_split": test_split,
         "model_kwargs": {"alpha": alpha} if alpha is not None else None,
         "verbose": 0 if quiet else 2,
     }
@@ -91,6 +95,33 @@ def finetune_arguments(*, weights, freeze_epochs, epochs, unfreeze, learning_rat
 )
 @params.learning_rate_option(help="Phase-1 learning rate (default: the config's).")
 @click.option("--fine-tune-lr", type=float, help="Phase-2 learning rate (default: phase 1's / 10).")
+@click.option(
+    "--discriminative",
+    type=click.FloatRange(min=1, min_open=True),
+    is_flag=False,
+    flag_value=100.0,
+    default=None,
+    metavar="[FACTOR]",
+    help="Phase 2: per-block learning rates, the head at --fine-tune-lr and the deepest unfrozen "
+    "block at --fine-tune-lr / FACTOR, geometric in between (alone: FACTOR 100, fastai's "
+    "slice(lr/100, lr)). Default: one rate.",
+)
+@click.option(
+    "--bn",
+    type=click.Choice(["frozen", "train"]),
+    default="frozen",
+    show_default=True,
+    help="BatchNorm: 'frozen' (inference mode, statistics untouched) or 'train' (every backbone "
+    "BatchNorm layer trains and updates its statistics, fastai's train_bn).",
+)
+@click.option(
+    "--test-split",
+    type=click.FloatRange(min=0, max=0.5, max_open=True),
+    default=0.1,
+    show_default=True,
+    help="Fraction of a flat class folder carved (seeded, stratified) as the test split; "
+    "0: none. The split is saved as splits.json in the run directory.",
+)
 @params.batch_size_option(help="Batch size (default: the config's).")
 @params.config_option(help="TrainConfig as JSON/YAML (augmentation, early stopping, ...).")
 @params.run_dir_option(help="Run directory (a sub-folder per phase); what --resume continues.")
@@ -114,6 +145,7 @@ def finetune_cmd(backbone, data, **options):
       zoo finetune lenet5-mnist my_digits/ --freeze-epochs 3 --epochs 5 --save-as my-digits
       zoo finetune MobileNetV2 my_photos/ --weights imagenet --run-dir runs/ft
       zoo finetune MobileNetV2 my_photos/ --weights imagenet --resume runs/ft   # after a kill
+      zoo finetune resnet20-cifar10 my_photos/ --unfreeze 2 --discriminative --bn train
     """
     with user_errors():
         kwargs = finetune_arguments(**options)
@@ -131,6 +163,11 @@ def _print_result(result) -> None:
         click.echo(
             f"Phase 2 trained {len(result.unfrozen)} backbone layers from {result.unfrozen[0]!r}."
         )
+    for block, layers, factor in result.rate_groups:
+        click.echo(f"  {block}: {len(layers)} layers at {factor:.3g} x the head's rate")
+    if result.splits:
+        sizes = ", ".join(f"{s} {len(result.splits[s])}" for s in ("train", "val", "test"))
+        click.echo(f"Carved from the class folder (seed {result.splits['seed']}): {sizes} images")
     for key, value in sorted(result.metrics.items()):
         click.echo(f"  {key}: {value:.4f}")
     click.echo(f"Status: {result.status}")

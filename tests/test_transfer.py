@@ -280,3 +280,24 @@ def test_backbone_is_cut_below_the_dropout_before_predictions(tmp_path):
         assert bb.model.output_shape == (None, 4)
         assert bb.layer_names[-1] == "features"
         assert not {"drop0", "drop1", "predictions"} & set(bb.layer_names)
+
+
+def test_finetune_cli_policies_and_carved_split(folder, saved, tmp_path, monkeypatch):
+    """--discriminative, --bn train and --test-split reach fine_tune; the carve is saved."""
+    from click.testing import CliRunner
+
+    from cli.transfer_cmds import finetune_cmd
+
+    monkeypatch.setenv("ZOO_SAVED_MODELS", str(saved))
+    run = tmp_path / "run"
+    res = CliRunner().invoke(finetune_cmd, ["lenet5-bn-test", str(folder), "--freeze-epochs", "1",
+                                            "--epochs", "1", "--unfreeze", "2", "--discriminative",
+                                            "--bn", "train", "--test-split", "0.25", "--batch-size", "8",
+                                            "--run-dir", str(run), "--quiet"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "c3: " in res.output and "0.01 x the head's rate" in res.output
+    assert "test 9 images" in res.output and "test_accuracy" in res.output
+    splits = json.loads((run / "splits.json").read_text())
+    assert len(splits["test"]) == 9 and not set(splits["test"]) & set(splits["train"])
+    res = CliRunner().invoke(finetune_cmd, ["lenet5-bn-test", str(folder), "--discriminative", "1"])
+    assert res.exit_code != 0 and "--discriminative" in res.output
