@@ -254,7 +254,7 @@ def test_batch_norm_policy_and_carved_test_split(folder, saved, bn):
     assert len(result.splits["test"]) == 4  # round(42 * 0.1)
 
 
-def test_carved_split_is_seeded_stratified_and_disjoint(folder, tmp_path):
+def test_carved_split_is_seeded_stratified_and_disjoint(folder, tmp_path, monkeypatch):
     from zoo.training.config import TrainConfig
     from zoo.transfer.carving import carve_folder, carve_three
 
@@ -274,3 +274,8 @@ def test_carved_split_is_seeded_stratified_and_disjoint(folder, tmp_path):
     assert [len({p.split("/")[0] for p in f}) for f in files] == [3, 3, 3]
     assert bundle.num_examples("test") == len(files[2]) and bundle.test[0].shape[1:] == (28, 28, 1)
     assert json.loads(json.dumps(splits)) == carve_folder(folder, config, test_split=0.25)[1]
+    monkeypatch.setattr("zoo.data.sources.DEFAULT_MAX_IN_MEMORY_BYTES", 0)  # too big: streamed
+    streamed, again = carve_folder(folder, config, test_split=0.25)
+    assert again == splits and "streaming" in streamed.source
+    assert streamed.num_examples("test") == len(files[2])
+    assert [str(p) for p in streamed.test.paths] == [str(folder / p) for p in splits["test"]]

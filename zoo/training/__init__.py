@@ -18,6 +18,7 @@ _EXPORTS = {
     "TrainingRun": "steps",
     # optimizers
     "make_optimizer": "optimizers",
+    "GroupRateOptimizer": "optimizers",
     # schedules
     "EpochSchedule": "schedules",
     "Constant": "schedules",
@@ -69,6 +70,7 @@ __all__ = [
     "EpochSchedule",
     "ExponentialDecay",
     "Fair",
+    "GroupRateOptimizer",
     "InverseTimeDecay",
     "LinearWarmup",
     "MulticlassHinge",

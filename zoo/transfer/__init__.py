@@ -31,7 +31,10 @@ Submodules (everything below is re-exported here):
   `HEAD_LAYERS`;
 - `zoo.transfer.finetune`: `fine_tune`, `linear_probe`, `FineTuneResult`,
   `PHASE_DIRS`;
-- `zoo.transfer.embeddings`: `embed`, `Embeddings`.
+- `zoo.transfer.embeddings`: `embed`, `Embeddings`;
+- `zoo.transfer.rates`: discriminative rate groups, the BatchNorm policy
+  and the no-decay names (not re-exported; `fine_tune` applies them);
+- `zoo.transfer.carving`: the train/val/test carve of a flat class folder.
 
 None of them imports Keras at import time. Layering: transfer builds on
 `zoo.training` (one training path), `zoo.pretrained`, `zoo.weights` and

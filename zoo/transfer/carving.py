@@ -5,7 +5,8 @@ folder, so a fine-tune on one had no test metrics. `carve_folder` carves a
 seeded, stratified test split first (``test_split`` of every class), then
 validation (``validation_split`` of the whole) from the rest, and returns
 the `DataBundle` with the file list of each split, which `fine_tune` saves
-as ``splits.json`` in its run directory.
+as ``splits.json`` in its run directory. Like `zoo.data.load`, a folder too
+large for memory (``DEFAULT_MAX_IN_MEMORY_BYTES`` decoded) is streamed.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def carve_folder(root, config, *, test_split: float, image_size=None, channels=N
     from zoo.data.bundle import DataBundle
     from zoo.data.images import GRAY_MODES
     from zoo.data.screen import screen_folder
+    from zoo.data.sources import DEFAULT_MAX_IN_MEMORY_BYTES
     from zoo.data.splits import LoadOptions, fingerprint
 
     if not 0 < test_split < 0.5:
@@ -83,9 +85,10 @@ def carve_folder(root, config, *, test_split: float, image_size=None, channels=N
     index["train"] = index["train"][order]
     size = tuple(image_size or _common_size(records, root))
     channels = channels or (1 if all(r.mode in GRAY_MODES for r in records) else 3)
-    arrays = {
-        s: _decode([records[i] for i in idx], root, size, channels) for s, idx in index.items()
-    }
+    streaming = len(records) * int(np.prod((*size, channels))) > DEFAULT_MAX_IN_MEMORY_BYTES
+    load = _stream if streaming else _decode
+    arrays = {s: load([records[i] for i in idx], root, size, channels, s, config.batch_size, seed)
+              for s, idx in index.items()}  # fmt: skip
     splits = {s: [records[i].path for i in idx] for s, idx in index.items()}
     opts = LoadOptions.make(
         image_size=size, channels=channels, batch_size=config.batch_size,
@@ -96,7 +99,8 @@ def carve_folder(root, config, *, test_split: float, image_size=None, channels=N
     bundle = DataBundle(
         train=arrays["train"], val=arrays["val"] if len(index["val"]) else None,
         test=arrays["test"], class_names=report.class_names, input_shape=(*size, channels),
-        source=f"image folder {root} (root/<class>, carved train/val/test)",
+        source=f"image folder {root} (root/<class>, carved train/val/test)"
+        + (", streaming" if streaming else ""),
         fingerprint=fingerprint(content, opts, (*size, channels)),
         batch_size=config.batch_size, screen_report=report,
     )  # fmt: skip
@@ -116,7 +120,17 @@ def _common_size(records, root) -> tuple[int, int]:
     return sizes.pop()
 
 
-def _decode(records, root: Path, size, channels):
+def _stream(records, root: Path, size, channels, split, batch_size, seed):
+    """A split too large for memory, read from its files batch by batch (as `zoo.data.load`)."""
+    from zoo.data.streaming import ImageFileDataset
+
+    return ImageFileDataset(
+        [root / r.path for r in records], [r.label for r in records], image_size=size,
+        channels=channels, batch_size=batch_size, shuffle=split == "train", seed=seed,
+    )  # fmt: skip
+
+
+def _decode(records, root: Path, size, channels, *_):
     """Decodes screened images into ``(x uint8 NHWC, y int32)``."""
     from zoo.data.images import decode_image
 
