@@ -102,9 +102,9 @@ def finetune_arguments(*, weights, freeze_epochs, epochs, unfreeze, learning_rat
     flag_value=100.0,
     default=None,
     metavar="[FACTOR]",
-    help="Phase 2: per-block learning rates, the head at --fine-tune-lr and the deepest unfrozen "
-    "block at --fine-tune-lr / FACTOR, geometric in between (alone: FACTOR 100, fastai's "
-    "slice(lr/100, lr)). Default: one rate.",
+    help="Phase 2: per-block learning rates, the head at --fine-tune-lr (default here: phase 1's "
+    "rate) and the deepest unfrozen block at that / FACTOR, geometric in between (alone: FACTOR "
+    "100, fastai's slice(lr/100, lr)). Default: one rate for all.",
 )
 @click.option(
     "--bn",

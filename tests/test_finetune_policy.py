@@ -200,7 +200,7 @@ def test_discriminative_fine_tune_resumes_its_optimizer_state(folder, saved, tmp
     from zoo.training.config import TrainConfig
     from zoo.transfer import fine_tune
 
-    config = TrainConfig(epochs=3, batch_size=64, learning_rate=0.5, optimizer="momentum",
+    config = TrainConfig(epochs=3, batch_size=64, learning_rate=0.05, optimizer="momentum",
                          doctor=False, jit_compile=False, seed=3)  # fmt: skip
     kwargs = {"root": saved, "freeze_epochs": 0, "unfreeze": 2, "discriminative": 10, "head_dropout": 0.0,
                   "config": config, "verbose": 0}  # fmt: skip
@@ -214,7 +214,7 @@ def test_discriminative_fine_tune_resumes_its_optimizer_state(folder, saved, tmp
                   **kwargs)  # fmt: skip
     resumed = fine_tune("lenet5-bn-pol", folder, run_dir=tmp_path / "b", resume=True, **kwargs)
     assert resumed.history["epoch"] == [1, 2, 3]
-    rates = resumed.phase2.model.optimizer.group_rates()  # the head at fine_tune_lr = 0.05
+    rates = resumed.phase2.model.optimizer.group_rates()  # the head keeps learning_rate
     assert sorted(rates.values()) == pytest.approx([0.005, 0.05 * 10**-0.5, 0.05])
     # epoch 2's val_loss and epoch 3's loss follow the resumed updates (the returned model is
     # the best epoch's, so the losses, not the weights, tell a lost momentum)

@@ -121,7 +121,11 @@ def fine_tune(
         freeze_epochs: epochs of phase 1. Defaults to 5.
         unfreeze: top blocks to unfreeze in phase 2 (int), ``"all"``, or a
             layer-name prefix (see `unfreeze_top`). Defaults to 1.
-        fine_tune_lr: phase-2 learning rate; default ``learning_rate / 10``.
+        fine_tune_lr: phase-2 learning rate (the head's, with
+            ``discriminative``); default ``learning_rate / 10``, or
+            ``learning_rate`` itself with ``discriminative`` (fastai's
+            ``slice(lr / 100, lr)`` with the head's ``lr``: the blocks'
+            rates already fall below it).
         discriminative: per-block learning rates in phase 2: False (one
             rate, default), True (factor 100, fastai's ``slice(lr/100,
             lr)``) or a factor > 1: the deepest unfrozen block trains at
@@ -156,10 +160,10 @@ def fine_tune(
     from zoo.training.fit import as_config
 
     config = as_config(config)
-    freeze_epochs, fine_tune_lr, head_dropout, unfreeze = _checked_schedule(
-        config, freeze_epochs, fine_tune_lr, unfreeze, head_dropout, linear_probe
-    )
     policy = {"factor": checked_factor(discriminative), "bn": checked_bn(bn)}
+    freeze_epochs, fine_tune_lr, head_dropout, unfreeze = _checked_schedule(
+        config, freeze_epochs, fine_tune_lr, unfreeze, head_dropout, linear_probe, policy["factor"]
+    )
     bundle, splits = _load(data, config, test_split, run_dir, resume=resume, force=force)
     bb = load_backbone(
         backbone, bundle.input_shape, weights=weights, model_kwargs=model_kwargs,
@@ -211,7 +215,9 @@ def _transfer_model(bb: Backbone, num_classes: int, config, head_dropout: float,
     return model
 
 
-def _checked_schedule(config, freeze_epochs, fine_tune_lr, unfreeze, head_dropout, linear_probe):
+def _checked_schedule(
+    config, freeze_epochs, fine_tune_lr, unfreeze, head_dropout, linear_probe, factor=None
+):
     """Validates the phases' settings; returns ``(freeze_epochs, fine_tune_lr, head_dropout,
     unfreeze)`` with the defaults and the linear-probe overrides applied.
 
@@ -222,8 +228,8 @@ def _checked_schedule(config, freeze_epochs, fine_tune_lr, unfreeze, head_dropou
         raise ValueError(
             f"freeze_epochs must be a non-negative integer; received {freeze_epochs!r}."
         )
-    if fine_tune_lr is None:
-        fine_tune_lr = config.learning_rate / 10
+    if fine_tune_lr is None:  # discriminative: the slice's top, the head, keeps its rate
+        fine_tune_lr = config.learning_rate if factor else config.learning_rate / 10
     if not fine_tune_lr > 0:
         raise ValueError(f"fine_tune_lr must be > 0; received {fine_tune_lr!r}.")
     if linear_probe:
