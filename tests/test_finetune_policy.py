@@ -107,7 +107,6 @@ def test_each_group_steps_at_its_rate():
     assert sorted(round(r, 6) for r in opt.group_rates().values()) == [0.02, 0.2, 2.0]
 
 
-@pytest.mark.backend
 def test_adam_groups_scale_the_step_not_the_gradient():
     """Adam's first step is lr * sign(g): the rate, not a gradient multiplier, sets it."""
     import keras

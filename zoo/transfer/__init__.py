@@ -16,15 +16,18 @@ A backbone is named by one string:
 & fine-tuning", keras.io): replace the head; phase 1 trains the head with
 the backbone frozen (BatchNorm in inference mode, moving statistics
 untouched); phase 2 unfreezes the top blocks, BatchNorm still frozen, and
-continues at a lower learning rate. Both phases run through `zoo.train`,
-so augmentation, early stopping, checkpoints, resume and the doctor are the
-training path's own.
+continues at a lower learning rate. Optional policies (`zoo.transfer.rates`):
+discriminative per-block rates in phase 2, BatchNorm trained (``bn="train"``);
+biases and normalization parameters never get weight decay. A flat class
+folder gets a test split carved (`zoo.transfer.carving`). Both phases run
+through `zoo.train`, so augmentation, early stopping, checkpoints, resume and
+the doctor are the training path's own.
 
 Blocks are found from the deterministic layer names: ``block5_``,
 ``stage3_unit2_``, ``inception_5b_`` in the zoo; ``conv5_block3_``,
 ``block_16_``, ``block6a_``, ``mixed9`` in ``keras.applications``.
 
-Submodules (everything below is re-exported here):
+Submodules (the first four re-exported here):
 
 - `zoo.transfer.backbone`: `Backbone`, `load_backbone`, `attach_head`;
 - `zoo.transfer.blocks`: `backbone_blocks`, `freeze`, `unfreeze_top`,
