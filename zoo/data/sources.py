@@ -51,6 +51,8 @@ def load(
     data_dir: str | os.PathLike | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     workers: int | None = None,
+    cache: bool | str | os.PathLike = True,
+    progress: bool | None = None,
 ) -> DataBundle:
     """Loads an image classification data set.
 
@@ -98,6 +100,15 @@ def load(
         max_pixels: largest ``width * height`` accepted per image.
         workers: threads for screening and decoding (default: CPU count, at
             most 8); also the streaming datasets' ``workers``.
+        cache: image folders only: keep the decoded arrays and the screening
+            report in the decoded-data cache, keyed by the folder's listing
+            (paths, sizes, mtimes) and these options, so that loading an
+            unchanged folder again skips screening and decoding. True uses
+            ``$ZOO_CACHE`` or ``~/.cache/keras-zoo/decoded`` (``ZOO_CACHE=off``
+            disables), False bypasses it, a path names the folder. See
+            `zoo.data.cache`.
+        progress: show screening/decoding counters on stderr; None (the
+            default) shows them when stderr is a terminal.
 
     Returns:
         A `DataBundle`.
@@ -138,7 +149,7 @@ def load(
         raise TypeError(f"source must be a path or a string; received {type(source).__name__}")
     path = Path(source).expanduser()
     if path.is_dir():
-        return from_folder(path, opts)
+        return from_folder(path, opts, cache=cache, progress=progress)
     if path.is_file() and path.suffix.lower() == ".npz":
         arrays, class_names = read_npz(path)
         return _from_arrays(arrays, class_names, f"npz {path}", opts)
