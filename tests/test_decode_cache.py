@@ -226,4 +226,6 @@ def test_progress_redraws_in_place_on_a_terminal():
     with Progress("decoding", 3, stream=stream) as counter:
         counter.update(3)
     text = stream.getvalue()
-    assert text.startswith("\rdecoding 0/3 images") and text.endswith("decoding 3/3 images done\n")
+    assert text.startswith("\rdecoding 0/3 images") and text.endswith(
+        "\rdecoding 3/3 images done\x1b[K\n"
+    )
