@@ -123,25 +123,26 @@ def folder_key(root: str | os.PathLike, options: dict) -> str:
         "numpy": np.__version__,
     }
     digest.update(json.dumps(header, sort_keys=True, default=str).encode())
-    stack = [str(root)]
+    stack = [(str(root), "")]  # (folder, its path relative to root with a trailing /)
     while stack:
-        folder = stack.pop()
+        folder, prefix = stack.pop()
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as error:
-            digest.update(f"\0unreadable {folder}: {error}".encode())
+            digest.update(f"\0unreadable {prefix}: {error}".encode())
             continue
+        lines = []
         for entry in entries:
             try:
                 info = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
             kind = "l" if entry.is_symlink() else "d" if entry.is_dir() else "f"
-            rel = os.path.relpath(entry.path, root)
-            line = f"\0{kind}\t{rel}\t{info.st_size}\t{info.st_mtime_ns}\t{info.st_ctime_ns}"
-            digest.update(line.encode("utf-8", "surrogateescape"))
+            rel = prefix + entry.name
+            lines.append(f"{kind}\t{rel}\t{info.st_size}\t{info.st_mtime_ns}\t{info.st_ctime_ns}")
             if kind == "d":
-                stack.append(entry.path)
+                stack.append((entry.path, rel + "/"))
+        digest.update(("\0".join(lines) + "\0\0").encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 
 
