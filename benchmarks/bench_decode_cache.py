@@ -38,7 +38,6 @@ from zoo.machine import machine_info
 
 HERE = pathlib.Path(__file__).resolve().parent
 BEGIN, END = "<!-- BEGIN decode-cache -->", "<!-- END decode-cache -->"
-COMMAND = "python benchmarks/bench_decode_cache.py"
 
 
 def _unpack(shared: pathlib.Path, root: pathlib.Path) -> pathlib.Path | None:
@@ -116,7 +115,7 @@ def section(r: dict) -> str:
             "### Decoded-data cache and parallel decode: MNIST PNG folder, 70,000 files",
             "",
             (
-                f"`{COMMAND} --shared /work/shared/data` on {m['date']}: {m['cpu']}, "
+                f"`{r['command']}` on {m['date']}: {m['cpu']}, "
                 f"{m['cores']} cores, Python {m['python']}, Pillow "
                 f"{m['versions'].get('pillow', '?')}; load average (1/5/15 min) "
                 f"{'/'.join(map(str, r['load_average_before']))} before, "
@@ -164,6 +163,7 @@ def main(argv=None) -> dict | None:
         print(f"skipped: {args.shared}/mnist.tar.gz is absent", file=sys.stderr)
         return None
     r = measure(folder)
+    r["command"] = " ".join(["python benchmarks/bench_decode_cache.py", *(argv or sys.argv[1:])])
     print(json.dumps({k: v for k, v in r.items() if k != "machine"}, indent=1))
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(r, indent=1))
