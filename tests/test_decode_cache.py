@@ -117,6 +117,11 @@ def test_a_truncated_entry_is_ignored_and_rebuilt(tmp_path, cache_dir):
     _same(first, second)
     entry.write_bytes(b"")  # an empty file too
     _same(first, load(root))
+    # A whole entry with the right name but foreign content: a miss, rebuilt.
+    cache_lib.write_entry(entry.stem, cache_dir, {"x_train": np.zeros(3, np.uint8)}, {})
+    before = _stats()
+    _same(first, load(root))
+    assert cache_lib.STATS.corrupt == before.corrupt + 1
     assert load(root) is not None and cache_lib.STATS.hits >= before.hits + 1
 
 

@@ -39,11 +39,12 @@ def from_folder(
     folder = cache_lib.cache_dir(cache)
     key = cache_lib.folder_key(root, _cache_options(opts)) if folder is not None else None
     entry = cache_lib.read_entry(key, folder) if key is not None else None
-    if entry is not None and _entry_fits(entry[0], opts):
+    cached = _from_entry(*entry) if entry is not None and _entry_fits(entry[0], opts) else None
+    if cached is not None:
         if progress_enabled(progress):
             where = cache_lib.entry_path(key, folder)
             print(f"loaded decoded {root} from the cache ({where})", file=sys.stderr)
-        data, report, input_shape, failed = _from_entry(*entry)
+        data, report, input_shape, failed = cached
         streaming = False
     else:
         report = screen_folder(
@@ -141,19 +142,26 @@ def _to_entry(data: dict, report: ScreenReport, input_shape, failed) -> tuple[di
 
 
 def _from_entry(arrays: dict, meta: dict):
-    """``(data, report, input_shape, failed)`` back from a cache entry."""
-    raw = meta["report"]
-    report = ScreenReport(
-        root=raw["root"],
-        class_names=tuple(raw["class_names"]),
-        images=tuple(ImageRecord(**r) for r in raw["images"]),
-        skipped=tuple(SkippedFile(**s) for s in raw["skipped"]),
-        splits=tuple(raw["splits"]),
-        decoded=raw["decoded"],
-    )
-    data = {name: (arrays[f"x_{name}"], arrays[f"y_{name}"]) for name in meta["splits"]}
-    failed = [SkippedFile(**s) for s in meta["failed"]]
-    return data, report, tuple(meta["input_shape"]), failed
+    """``(data, report, input_shape, failed)`` back from a cache entry; None if malformed."""
+    try:
+        raw = meta["report"]
+        report = ScreenReport(
+            root=raw["root"],
+            class_names=tuple(raw["class_names"]),
+            images=tuple(ImageRecord(**r) for r in raw["images"]),
+            skipped=tuple(SkippedFile(**s) for s in raw["skipped"]),
+            splits=tuple(raw["splits"]),
+            decoded=raw["decoded"],
+        )
+        data = {name: (arrays[f"x_{name}"], arrays[f"y_{name}"]) for name in meta["splits"]}
+        failed = [SkippedFile(**s) for s in meta["failed"]]
+        input_shape = tuple(int(v) for v in meta["input_shape"])
+        if any(x.shape[1:] != input_shape or len(x) != len(y) for x, y in data.values()):
+            raise ValueError("arrays do not match the recorded shape")
+    except (KeyError, TypeError, ValueError, AttributeError):
+        cache_lib.STATS.corrupt += 1
+        return None
+    return data, report, input_shape, failed
 
 
 def _split_records(
