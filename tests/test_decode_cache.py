@@ -131,9 +131,8 @@ def test_two_concurrent_writers_leave_one_valid_entry(tmp_path, cache_dir):
         f"""
         from zoo.data import load
         from zoo.data import cache
-        from zoo.data.folders import _cache_options, _to_entry
+        from zoo.data.folders import _to_entry
         bundle = load({str(root)!r}, cache=False)
-        from zoo.data.splits import LoadOptions
         data = {{s: getattr(bundle, s) for s in ("train", "val", "test")}}
         arrays, meta = _to_entry(data, bundle.screen_report, bundle.input_shape, [])
         for _ in range(15):
