@@ -77,6 +77,12 @@ def _list_run(tmp, run):
     return target
 
 
+def _bad_config_run(tmp, run):
+    target = _copy_run(tmp, run)
+    _edit_json("run.json", lambda d: {**d, "config": {**d["config"], "epochs": -3}})(target)
+    return target
+
+
 def _write(path, text):
     path.write_text(text, encoding="utf-8")
     return path
@@ -195,6 +201,7 @@ CASES = [
     ("state.json missing, epochs left", _damaged_run(_remove_state), ["state.json is missing", "history.csv (2 epochs)", "--overwrite-run"]),
     ("state.json truncated", _damaged_run(lambda r: _write(r / "state.json", '{"epoch": 2, "hist')), ["state.json", "unreadable", "model.keras"]),
     ("predict: run.json is []", lambda tmp, run: ["predict", _list_run(tmp, run), _image(tmp)], ["run.json", "not a JSON object"]),
+    ("predict: run.json config invalid", lambda tmp, run: ["predict", _bad_config_run(tmp, run), _image(tmp)], ["run.json", "config is invalid", "epochs"]),
     # --- config files
     ("--config JSON 100k deep", _config("deep.json", "[" * DEEP), ["deep.json", "nested too deep"]),
     ("--config YAML 100k deep", _config("deep.yaml", "[" * DEEP), ["deep.yaml", "nested too deep"]),
@@ -237,7 +244,7 @@ def test_hostile_input_gives_one_line_error(tmp_path, finished_run, make, fragme
 
 def test_corpus_size():
     """The number of hostile inputs the corpus covers (quoted in the README)."""
-    assert len(CASES) == len({c[0] for c in CASES}) >= 26
+    assert len(CASES) == len({c[0] for c in CASES}) >= 27
 
 
 # ------------------------------------------------------- behaviour, not errors
@@ -255,8 +262,6 @@ def test_forced_resume_keeps_the_recorded_config(tmp_path, finished_run):
 
 
 def test_flags_given_to_a_resume_are_the_only_changes(tmp_path, finished_run):
-    from click.testing import CliRunner
-
     from cli.train_cmds import train_config
 
     run = _copy_run(tmp_path, finished_run)
@@ -265,7 +270,6 @@ def test_flags_given_to_a_resume_are_the_only_changes(tmp_path, finished_run):
     changed = {k for k, v in config.to_dict().items() if recorded.get(k) != v}
     assert changed == {"epochs", "patience"}
     assert config.learning_rate == 0.002 and config.schedule == "cosine"
-    assert CliRunner  # the CLI path is exercised by the test above
 
 
 def test_failed_start_leaves_no_run_behind(tmp_path, data_npz):

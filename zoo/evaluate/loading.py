@@ -167,7 +167,12 @@ def _from_run(path: Path) -> TrainedModel:
     from zoo.training.config import TrainConfig
 
     data = record.get("data") if isinstance(record.get("data"), dict) else {}
-    config = TrainConfig.from_dict(record["config"]) if record.get("config") else None
+    try:
+        config = TrainConfig.from_dict(record["config"]) if record.get("config") else None
+    except ValueError as err:
+        from zoo.errors import FileFormatError
+
+        raise FileFormatError(path / RUN_JSON, f"its config is invalid: {err}") from None
     shape = data.get("input_shape")
     return _trained(
         load_model(model_file),
