@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.constants import DEFAULT_SEED
-from zoo.data.arrays import check_pair, read_npz, transform_images
+from zoo.data.arrays import check_labels, check_pair, read_npz, transform_images
 from zoo.data.bundle import DataBundle
 from zoo.data.folders import from_folder
 from zoo.data.images import DEFAULT_MAX_PIXELS
@@ -166,16 +166,7 @@ def load(
 
 def _from_arrays(arrays: dict, class_names, source: str, opts: LoadOptions) -> DataBundle:
     checked = {s: check_pair(s, *pair, source) for s, pair in arrays.items()}
-    top = max((int(y.max()) for _, y in checked.values() if len(y)), default=-1)
-    if top < 0:
-        raise DataError(f"{source}: holds no examples")
-    if class_names is None:
-        class_names = [str(i) for i in range(top + 1)]
-    if top >= len(class_names):
-        raise DataError(
-            f"{source}: label {top} is beyond the class count {len(class_names)} "
-            f"(class_names={list(class_names)[:10]})"
-        )
+    class_names = check_labels([y for _, y in checked.values()], class_names, source)
     if len(class_names) < 2:
         raise DataError(f"{source}: needs at least 2 classes; found {len(class_names)}")
     if "val" not in checked and "train" in checked and opts.validation_split > 0:
