@@ -12,11 +12,11 @@ keeps working; the zoo's own classes share the base `ZooError`::
         ├── ModelFileError              a ``.keras`` file that cannot be loaded
         │   │                           (corrupted, truncated, foreign config)
         │   └── (zoo.saving.UnsafeModelError is a ZooError: refused formats)
-        └── (zoo.training.runs.ResumeError: a run that cannot be continued)
+        ├── (zoo.training.runs.ResumeError: a run that cannot be continued)
+        └── (zoo.data.DataError: a data set or folder that cannot be used)
 
-Other ``ValueError`` subclasses of the zoo (``zoo.data.DataError``, the
-registry's unknown-name error, the options' validation) predate this module
-and are caught as ``ValueError``.
+The registry's unknown-name error and the options' validation raise plain
+``ValueError`` subclasses and are caught as ``ValueError``.
 
 The CLI's error boundary (`cli.main`) prints these, and the library errors
 that bad files and environments cause (``OSError``, ``zipfile.BadZipFile``,
