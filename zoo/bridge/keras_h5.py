@@ -137,14 +137,14 @@ def _convert(model, mapped: dict, source: KerasSource) -> list:
     for layer in model.layers:
         if layer.name not in mapped:
             continue
-        arrays = [np.asarray(a, dtype=np.float32) for a in mapped[layer.name]]
+        arrays = [np.asarray(a) for a in mapped[layer.name]]
         if isinstance(layer, keras.layers.Conv2D) and not layer.use_bias and len(arrays) == 2:
             folded[f"{layer.name}_bn"] = arrays.pop()
         elif isinstance(layer, keras.layers.BatchNormalization) and len(arrays) == 4:
             gamma, beta, mean, var = arrays
             mean = mean - folded.pop(layer.name, 0.0)
             if source.bn_epsilon is not None:
-                var = var + np.float32(source.bn_epsilon - layer.epsilon)
+                var = var + (source.bn_epsilon - layer.epsilon)
             arrays = [gamma, beta, mean, var]
         out.append((layer, arrays))
     if folded:
