@@ -4,9 +4,10 @@ Each reference is a live ``keras.applications`` model (weights=None, seeded,
 with nonzero conv biases and BatchNorm statistics so bias folding and epsilon
 matter). Its weights are written in the published Keras-2 HDF5 layouts (root
 ``layer_names``; per layer ``weight_names``: ``block1_conv1_W_1:0`` in the VGG
-files, ``conv1_conv/kernel:0`` in the ResNet files), Keras' own legacy loader
-reads them back into the reference (so the layout is one Keras reads), and
-the zoo model loads them through `zoo.weights` offline. No network.
+files, ``conv1_conv/kernel:0`` in the ResNet files, whose classifier is
+``probs``); Keras' own legacy loader reads them back into the reference (so
+the layout is one Keras reads), and the zoo model loads them through
+`zoo.weights` offline. No network.
 """
 
 from __future__ import annotations
@@ -31,11 +32,17 @@ ARCHS = {
 SIZES = (64, 65)
 
 
+def _published_name(layer, vgg: bool) -> str:
+    """The ResNet files call their classifier ``probs`` (Keras loads them by order)."""
+    return "probs" if (not vgg and layer.name == "predictions") else layer.name
+
+
 def _weight_names(layer, vgg: bool) -> list[str]:
     """The published key names: Keras-1 style in the VGG files, Keras-2 style in the ResNet ones."""
+    name = _published_name(layer, vgg)
     if vgg:
-        return [f"{layer.name}_{'W' if k == 0 else 'b'}_1:0" for k in range(len(layer.weights))]
-    return [f"{layer.name}/{w.name}:0" for w in layer.weights]
+        return [f"{name}_{'W' if k == 0 else 'b'}_1:0" for k in range(len(layer.weights))]
+    return [f"{name}/{w.name}:0" for w in layer.weights]
 
 
 def write_published_h5(model, path, *, vgg: bool, top_layers=()) -> str:
@@ -44,11 +51,11 @@ def write_published_h5(model, path, *, vgg: bool, top_layers=()) -> str:
 
     layers = [layer for layer in model.layers if layer.name not in top_layers]
     with h5py.File(path, "w") as f:
-        f.attrs["layer_names"] = [layer.name.encode("utf8") for layer in layers]
+        f.attrs["layer_names"] = [_published_name(la, vgg).encode("utf8") for la in layers]
         f.attrs["backend"] = b"tensorflow"
         f.attrs["keras_version"] = b"2.2.4"
         for layer in layers:
-            group = f.create_group(layer.name)
+            group = f.create_group(_published_name(layer, vgg))
             names = _weight_names(layer, vgg)
             group.attrs["weight_names"] = [n.encode("utf8") for n in names]
             for name, w in zip(names, layer.weights, strict=True):

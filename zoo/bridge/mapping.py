@@ -101,6 +101,8 @@ def keras_source(arch: str) -> KerasSource | None:
     return KERAS_SOURCES.get(arch)
 
 
+# The published ResNet files name their classifier "probs" (Keras loads them by order).
+_RESNET_NAMES = {"conv1_conv": "conv1", "conv1_bn": "conv1_bn", "probs": "predictions"}
 _RESNET_BLOCK = re.compile(r"^conv(\d)_block(\d+)_(\d)_(conv|bn)$")
 
 
@@ -110,12 +112,12 @@ def zoo_layer_name(arch: str, name: str) -> str:
     ResNets: ``conv1_conv`` -> ``conv1``, ``conv1_bn`` -> ``conv1_bn``,
     ``conv2_block1_1_conv`` -> ``stage1_unit1_conv1``, ``conv2_block1_0_conv``
     (the projection shortcut) -> ``stage1_unit1_shortcut`` (and ``_bn``
-    likewise). VGG and the classifier keep their names.
+    likewise), the classifier ``probs`` -> ``predictions``. VGG keeps its names.
     """
     if not arch.startswith("resnet"):
         return name
-    if name in ("conv1_conv", "conv1_bn"):
-        return "conv1" if name == "conv1_conv" else "conv1_bn"
+    if name in _RESNET_NAMES:
+        return _RESNET_NAMES[name]
     m = _RESNET_BLOCK.match(name)
     if not m:
         return name
