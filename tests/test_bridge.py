@@ -293,7 +293,7 @@ def test_imagenet_keras_offline_names_file_url_and_place(keras_home, monkeypatch
     import keras
 
     import zoo
-    from zoo.weights import MissingWeightsError
+    from zoo.weights import MissingWeightsError, WeightsError
 
     calls = []
 
@@ -314,6 +314,10 @@ def test_imagenet_keras_offline_names_file_url_and_place(keras_home, monkeypatch
     assert err.path == str(keras_home / "models" / fname)
     assert fname in str(err) and url in str(err) and err.path in str(err)
     assert "\n" not in str(err)
+    calls.clear()  # v1.5 (the default stride placement) is refused before any download
+    with pytest.raises(WeightsError, match="stride_on='1x1'"):
+        zoo.build_model("resnet50", input_shape=(64, 64, 3), weights="imagenet")
+    assert calls == []
 
 
 def test_architectures_without_published_weights_are_refused():

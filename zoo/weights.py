@@ -214,8 +214,11 @@ def _load_imagenet(model) -> None:
             f"Use a keras.applications backbone (e.g. 'ResNet50', 'MobileNetV2') for "
             f"ImageNet weights, or a zoo checkpoint (`zoo.list_pretrained()`)."
         )
-    from zoo.bridge.keras_h5 import imagenet_file, load_keras_h5
+    from zoo.bridge.keras_h5 import check_options, imagenet_file, load_keras_h5
 
+    check_options(
+        model, keras_source(arch), f"imagenet:keras weights of {arch}"
+    )  # before a download
     path = imagenet_file(arch, _has_layer(model, "predictions"))
     load_keras_h5(model, path, arch=arch)
 

@@ -28,7 +28,7 @@ import numpy as np
 from zoo.bridge.mapping import KerasSource, keras_source, zoo_layer_name
 from zoo.weights import MissingWeightsError, WeightsError
 
-__all__ = ["imagenet_file", "load_keras_h5", "read_keras_h5"]
+__all__ = ["check_options", "imagenet_file", "load_keras_h5", "read_keras_h5"]
 
 
 def _strings(values) -> list[str]:
@@ -85,12 +85,13 @@ def read_keras_h5(path) -> dict[str, list[np.ndarray]]:
         ) from None
 
 
-def _check_options(model, source: KerasSource, path: str) -> None:
+def check_options(model, source: KerasSource, path: str) -> None:
+    """Raises `WeightsError` when ``model`` was built with options ``source`` does not fit."""
     recorded = getattr(model, "zoo_options", None) or {}
     for key, want in source.options:
         if key in recorded and recorded[key] != want:
             raise WeightsError(
-                f"{path!r} holds keras.applications {source.arch} weights, which need "
+                f"{path!r}: keras.applications {source.arch} weights need "
                 f"{key}={want!r}; the model has {key}={recorded[key]!r}. Build it with "
                 f"zoo.build_model({source.arch!r}, {key}={want!r}, ...)."
             )
@@ -175,7 +176,7 @@ def load_keras_h5(model, path, *, arch: str | None = None) -> None:
             f"{path!r}: there are no keras.applications weights for the zoo's {arch!r} "
             f"(there are for {', '.join(_known())})."
         )
-    _check_options(model, source, path)
+    check_options(model, source, path)
     mapped = _mapped_layers(read_keras_h5(path), model, source, path)
     pairs = _convert(model, mapped, source)
     for layer, arrays in pairs:
