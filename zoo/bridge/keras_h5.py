@@ -15,7 +15,9 @@ values converted where the architectures differ in form but not in function:
   1e-5; ``moving_variance += 1.001e-5 - 1e-5`` makes ``var + eps`` equal, so
   inference is exact. The model's epsilon stays the zoo's (an option would
   change every ResNet's recorded options for a 1e-8 shift): in training mode
-  the batch variance differs by 1e-8, a relative change of ``5e-9 / var``.
+  the batch variance differs by 1e-8, a relative change of ``5e-9 / var``
+  (measured in float64 on a random-weight ResNet-101 at 65x65: 1e-15 of the
+  output scale in inference, 3e-6 in training mode).
 """
 
 from __future__ import annotations
