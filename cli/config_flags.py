@@ -21,7 +21,14 @@ from cli import params
 from cli.aliases import alias_option
 from zoo.training.config import AUGMENTATIONS, DISTRIBUTE, LOSSES, SCHEDULES, TrainConfig
 
-__all__ = ["FLAG_NAMES", "OLD_FLAGS", "collect_config", "config_options", "flag_of"]
+__all__ = [
+    "FLAG_NAMES",
+    "OLD_FLAGS",
+    "collect_config",
+    "config_options",
+    "flag_of",
+    "given_values",
+]
 
 #: Field -> the name its flag takes when it differs (a field about to be renamed).
 FLAG_NAMES = {"dropout": "dense_dropout"}
@@ -132,13 +139,39 @@ def config_values(values: dict) -> dict:
     return {k: v for k, v in values.items() if k in names}
 
 
-def collect_config(config_file, values: dict) -> TrainConfig:
-    """TrainConfig from ``config_file`` (or the defaults) with the flags given in ``values``.
+def given_values(ctx: click.Context, values: dict) -> dict:
+    """The entries of ``values`` the user gave on the command line (or environment).
+
+    Click's parameter source tells a given flag from a default one; a value an
+    old spelling (`cli.aliases`) set counts as given too (its target keeps the
+    default's source).
+    """
+    from click.core import ParameterSource
+
+    given = {}
+    for key, value in values.items():
+        from_user = ctx.get_parameter_source(key) not in (None, ParameterSource.DEFAULT)
+        set_by_alias = value is not None and value != ()  # every flag's default is None / ()
+        if from_user or set_by_alias:
+            given[key] = value
+    return given
+
+
+def collect_config(config_file, values: dict, base: TrainConfig | None = None) -> TrainConfig:
+    """TrainConfig from ``config_file`` (or ``base``, or the defaults) with the flags given in ``values``.
+
+    Args:
+        config_file: a JSON/YAML TrainConfig, or None.
+        values: the flags' values; None or ``()`` means not given.
+        base: the config the flags change when there is no ``config_file``
+            (a resumed run's recorded config); default `TrainConfig()`.
 
     Raises:
         ValueError: an invalid value (the config's own message).
     """
-    base = TrainConfig.from_file(config_file) if config_file else TrainConfig()
+    if config_file:
+        base = TrainConfig.from_file(config_file)
+    base = base if base is not None else TrainConfig()
     changes = {}
     for key, value in values.items():
         if value is None or value == ():

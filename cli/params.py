@@ -49,14 +49,41 @@ class ShapeType(click.ParamType):
 SHAPE = ShapeType()
 
 
+def debug_enabled() -> bool:
+    """``zoo --debug`` or ``ZOO_DEBUG=1``: show tracebacks instead of one-line errors."""
+    if os.environ.get("ZOO_DEBUG", "").strip().lower() not in ("", "0", "false", "no"):
+        return True
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.find_root().meta.get("zoo.debug"))
+
+
 @contextlib.contextmanager
 def user_errors():
-    """Turns the toolkit's ValueErrors and missing files into one-line CLI errors."""
+    """Turns the toolkit's ValueErrors and missing files into one-line CLI errors.
+
+    With `debug_enabled` the error propagates with its traceback.
+    """
     try:
         yield
     except (ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as err:
-        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise click.ClickException(message) from None
+        if debug_enabled():
+            raise
+        raise click.ClickException(first_line(err) or type(err).__name__) from None
+
+
+def first_line(err: BaseException) -> str:
+    """The line of ``err``'s message that says what is wrong (ANSI codes removed).
+
+    Keras' layer errors open with ``Exception encountered when calling ...``
+    and give the reason on a later line; that reason is taken instead.
+    """
+    import re
+
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(err).splitlines()]
+    lines = [line for line in lines if line]
+    if len(lines) > 1 and lines[0].startswith("Exception encountered when calling"):
+        return f"{lines[1]} ({lines[0].rstrip('.')})"
+    return lines[0] if lines else ""
 
 
 def model_kwargs(input_shape=None, num_classes=None, **extra) -> dict:
@@ -187,9 +214,14 @@ def optimizer_option(help: str = "Optimizer (TrainConfig.optimizer).", **attrs) 
 SEED_HELP = "Random seed of splits, shuffles and initialization (TrainConfig.seed)."
 
 
+#: A seed NumPy and every backend accept: refused at parse time otherwise.
+SEED = click.IntRange(0, 2**32 - 1)
+
+
 def seed_option(help: str = SEED_HELP, **attrs) -> Decorator:
-    """``--seed``."""
-    attrs.setdefault("type", int)
+    """``--seed``: an integer in [0, 2**32 - 1]."""
+    if attrs.get("type") in (None, int):
+        attrs["type"] = SEED
     return click.option("--seed", help=help, **attrs)
 
 

@@ -17,7 +17,7 @@ import click
 
 from cli import params
 from cli.aliases import ZooCommand, alias_option
-from cli.config_flags import collect_config, config_options, config_values
+from cli.config_flags import collect_config, config_options, config_values, given_values
 from cli.params import DATA_HELP, user_errors
 
 
@@ -74,16 +74,30 @@ def prepare_run_dir(name, run_dir, resuming: bool, overwrite_run: bool) -> str:
     return run_dir
 
 
-def train_config(config_path, fields: dict, resuming: bool):
+def train_config(config_path, given: dict, resuming: bool, run_dir=None):
     """The TrainConfig of the flags (None when resuming with no flag: the run's own).
 
+    Resuming, the flags change the run's RECORDED config (run.json), never
+    the defaults: ``--resume RUN --epochs 30 --force`` keeps the run's
+    learning rate and schedule. ``--config FILE`` replaces it as a whole.
+
+    Args:
+        config_path: ``--config`` or None.
+        given: the TrainConfig flags given on the command line (`given_values`).
+        resuming: continuing the run in ``run_dir``.
+        run_dir: the run directory (resuming).
+
     Raises:
-        ValueError: an invalid value.
+        ValueError: an invalid value, or an unreadable run.json (naming it).
     """
-    given = {k: v for k, v in fields.items() if v is not None and v != ()}
     if resuming and not given and not config_path:
         return None
-    return collect_config(config_path, fields)
+    base = None
+    if resuming and not config_path:
+        from zoo.training.runs import RunDirectory, config_from_record
+
+        base = config_from_record(RunDirectory(run_dir).record())
+    return collect_config(config_path, given, base=base)
 
 
 @click.command("train", cls=ZooCommand, context_settings={"show_default": False})
@@ -121,27 +135,37 @@ def train_cmd(name, data, config_path, run_dir, resume, force, overwrite_run, in
 
         with user_errors():
             name = resolve_name(name)
+    if resuming:
+        run_dir = prepare_run_dir(name, run_dir, resuming, overwrite_run)
+    given = given_values(click.get_current_context(), config_values(fields))
     with user_errors():
-        config = train_config(config_path, config_values(fields), resuming)
+        config = train_config(config_path, given, resuming, run_dir)
     if data is not None:
         _check_data(data)
-    run_dir = prepare_run_dir(name, run_dir, resuming, overwrite_run)
-    data = data if resuming else (data or "mnist-sample")
     kwargs = params.parse_model_args(model_arg) or None
     if input_shape:
         kwargs = {**(kwargs or {}), "input_shape": input_shape}
     with user_errors():
         params.check_save_as(save_as, overwrite_saved)
+    created = not resuming and not (run_dir and os.path.isdir(run_dir))
+    run_dir = prepare_run_dir(name, run_dir, resuming, overwrite_run)
+    data = data if resuming else (data or "mnist-sample")
 
     from zoo.training.fit import publish_result, train
 
     verbose = 0 if quiet else (1 if sys.stdout.isatty() else 2)
     command = "zoo " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    with user_errors():
-        result = train(
-            name, data, config, run_dir=run_dir, resume=resuming, force=force,
-            overwrite=overwrite_run, model_kwargs=kwargs, verbose=verbose, command=command,
-        )  # fmt: skip
+    try:
+        with user_errors():
+            result = train(
+                name, data, config, run_dir=run_dir, resume=resuming, force=force,
+                overwrite=overwrite_run, model_kwargs=kwargs, verbose=verbose, command=command,
+            )  # fmt: skip
+    except KeyboardInterrupt:
+        raise _interrupted(run_dir, created) from None
+    except BaseException:
+        _remove_if_empty(run_dir, created)
+        raise
     _print_summary(result, doctor_printed=not quiet)
     if save_as:
         if result.status == "diverged":
@@ -153,6 +177,27 @@ def train_cmd(name, data, config_path, run_dir, resume, force, overwrite_run, in
         raise click.ClickException(
             "training diverged (non-finite loss); see the doctor's report above."
         )
+
+
+def _remove_if_empty(run_dir: str, created: bool) -> None:
+    """Removes the run directory this command created when a failed start left it empty."""
+    if created and os.path.isdir(run_dir) and not os.listdir(run_dir):
+        os.rmdir(run_dir)
+
+
+def _interrupted(run_dir: str, created: bool) -> click.ClickException:
+    """Ctrl-C: how to continue the run (or that nothing was started)."""
+    if os.path.isfile(os.path.join(run_dir, "run.json")):
+        message = (
+            f"interrupted; the run keeps every completed epoch. Continue it with: "
+            f"zoo train --resume {shlex.quote(run_dir)}"
+        )
+    else:
+        _remove_if_empty(run_dir, created)
+        message = "interrupted before training started; nothing was written."
+    error = click.ClickException(message)
+    error.exit_code = 130
+    return error
 
 
 def _print_summary(result, doctor_printed: bool) -> None:

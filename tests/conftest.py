@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import atexit
 import importlib.abc
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The decoded-data cache of image folders goes to a throwaway folder, not the user's ~/.cache.
+os.environ.setdefault("ZOO_CACHE", tempfile.mkdtemp(prefix="keras-zoo-test-cache-"))
+atexit.register(shutil.rmtree, os.environ["ZOO_CACHE"], ignore_errors=True)
 
 
 class _BlockTensorFlow(importlib.abc.MetaPathFinder):

@@ -90,13 +90,13 @@ def build_model(name: str, /, **kwargs):
     spec = get_spec(name)
     options = options_from_kwargs(spec, kwargs)
     model = get_builder(spec.name).build_from_options(options)
+    from zoo.saving import record_options
+
+    record_options(model, spec.name, options.to_dict())  # before weights: the bridge reads it
     if options.weights is not None:
         from zoo import weights
 
         weights.load_weights(model, options.weights)
-    from zoo.saving import record_options
-
-    record_options(model, spec.name, options.to_dict())
     return model
 
 
@@ -143,7 +143,7 @@ def load_model(path, *, compile: bool = False):
     from zoo.saving import load_model as _load
 
     if compile:
-        import zoo.training.losses
+        import zoo.training.losses  # noqa: F401  (registers the zoo's serializable losses)
         import zoo.training.optimizers  # noqa: F401  (registers GroupRateOptimizer)
 
     return _load(path, compile=compile)

@@ -84,6 +84,18 @@ def conv_bn_act(
     return x
 
 
+def padded_conv_bn_act(x, filters: int, kernel_size, *, name: str, pad: int, **kwargs):
+    """``conv_bn_act`` after an explicit symmetric ``ZeroPadding2D(pad)`` named ``{name}_pad``.
+
+    Keras' ``padding="same"`` pads a strided convolution asymmetrically
+    (e.g. (2, 3) for a 7x7/2 conv on an even input); Caffe, torchvision and
+    ``keras.applications`` pad ``pad`` on every side. Output sizes are the
+    same as with ``"same"`` (``ceil(n / stride)``) and no weights are added.
+    """
+    x = keras.layers.ZeroPadding2D(pad, name=f"{name}_pad")(x)
+    return conv_bn_act(x, filters, kernel_size, name=name, padding="valid", **kwargs)
+
+
 def dense(
     x,
     units: int,

@@ -24,6 +24,8 @@ import os
 import tempfile
 import zipfile
 
+from zoo.errors import ModelFileError, ZooError
+
 REFUSED = {
     ".h5": "legacy HDF5",
     ".hdf5": "legacy HDF5",
@@ -38,8 +40,8 @@ HOW_TO_CONVERT = (
 )
 
 
-class UnsafeModelError(ValueError):
-    """A model file in a format this toolkit refuses to load."""
+class UnsafeModelError(ZooError):
+    """A model file in a format this toolkit refuses to load (a `zoo.errors.ZooError`)."""
 
 
 def _register_custom_objects() -> None:
@@ -94,6 +96,8 @@ def load_model(path, *, compile: bool = False, custom_objects=None):
         FileNotFoundError: when the file does not exist.
         TypeError: ``compile=True`` on a model whose loss or metric is not
             registered (the message names the module to import).
+        ModelFileError: a corrupted or truncated archive, or a config naming
+            something the zoo cannot deserialize (the message names the file).
     """
     import keras
 
@@ -110,11 +114,23 @@ def load_model(path, *, compile: bool = False, custom_objects=None):
                 "import zoo.training.losses before loading it with compile=True (or load "
                 f"with compile=False). Keras said: {error}"
             ) from error
-        raise
+        raise _unreadable(path, error) from None
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as error:
+        raise _unreadable(path, error) from None
     recorded = read_recorded_options(path)
     if recorded is not None:
         record_options(model, recorded["model"], recorded["options"])
     return model
+
+
+def _unreadable(path: str, error: BaseException) -> ModelFileError:
+    """The one-line error of a ``.keras`` file Keras could not read."""
+    said = " ".join(str(error).split())[:300]
+    return ModelFileError(
+        path,
+        f"cannot be loaded as a '.keras' model ({type(error).__name__}: {said}); the file is "
+        "corrupted, truncated or not written by Keras 3. Save or download it again.",
+    )
 
 
 #: The member of a ``.keras`` zip holding the options a zoo model was built with.

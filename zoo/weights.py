@@ -6,10 +6,14 @@
 - ``"imagenet"``: the ImageNet weights of a ``keras.applications`` model,
   fetched by Keras' own download and cache (``$KERAS_HOME/models``, by
   default ``~/.keras/models``); offline, the error names the file that is
-  missing and where to put it. The zoo's own architectures have no ImageNet
-  weights;
-- the path of a local file: a Keras weights file (``*.weights.h5``; for a
-  ``keras.applications`` model also a legacy ``*.h5`` weights file) or a
+  missing and where to put it. For the zoo's own architectures that have
+  published weights (``vgg16``, ``vgg19``, ``resnet50/101/152`` with
+  ``stride_on="1x1"``), ``"imagenet"`` or ``"imagenet:keras"`` loads the
+  ``keras.applications`` files through `zoo.bridge` (same cache, URL and hash);
+- the path of a local file: a Keras weights file (``*.weights.h5``; a
+  legacy ``*.h5`` weights file for a ``keras.applications`` model, or one of
+  the published ``keras.applications`` ImageNet files for the zoo's
+  architectures above, mapped by `zoo.bridge.keras_h5`) or a
   ``.keras`` model, loaded with ``safe_mode=True``, whose weights are copied
   layer by layer (by name, so a model with its top fits a backbone without);
 - the name of a checkpoint in ``saved_models/`` (``zoo.pretrained``), whose
@@ -45,7 +49,15 @@ _APPLICATION_NAMES = (
     "keras_home",
 )
 
-__all__ = ["MissingWeightsError", "WeightsError", "copy_weights", "load_weights", "resolve"]
+__all__ = [
+    "IMAGENET_SOURCES",
+    "MissingWeightsError",
+    "WeightsError",
+    "copy_weights",
+    "imagenet_preprocessing",
+    "load_weights",
+    "resolve",
+]
 __all__.extend(_APPLICATION_NAMES)
 
 
@@ -80,11 +92,18 @@ class ResolvedWeights:
         path: the file to load (``"file"``: the path given; ``"pretrained"``:
             the checkpoint's ``model.keras``), else None.
         name: the checkpoint name for ``"pretrained"``, else None.
+        source: for ``"imagenet"``, the source asked for (``"keras"`` in
+            ``"imagenet:keras"``), else None (the first there is).
     """
 
     kind: str
     path: str | None = None
     name: str | None = None
+    source: str | None = None
+
+
+#: The sources ``weights="imagenet:<source>"`` may name for the zoo's own architectures.
+IMAGENET_SOURCES = ("keras",)
 
 
 def resolve(weights, *, root=None) -> ResolvedWeights:
@@ -102,6 +121,14 @@ def resolve(weights, *, root=None) -> ResolvedWeights:
         return ResolvedWeights("none")
     if isinstance(weights, str) and weights.lower() == "imagenet":
         return ResolvedWeights("imagenet")
+    if isinstance(weights, str) and weights.lower().startswith("imagenet:"):
+        source = weights.split(":", 1)[1].lower()
+        if source not in IMAGENET_SOURCES:
+            raise WeightsError(
+                f"Unknown ImageNet weight source {source!r} in weights={weights!r}; "
+                f"expected one of {', '.join(f'imagenet:{s}' for s in IMAGENET_SOURCES)}."
+            )
+        return ResolvedWeights("imagenet", source=source)
     if not isinstance(weights, (str, os.PathLike)):
         raise WeightsError(
             f"weights must be None, 'imagenet', a file path or a checkpoint name; "
@@ -143,11 +170,8 @@ def load_weights(model, weights, *, root=None) -> None:
     if resolved.kind == "none":
         return
     if resolved.kind == "imagenet":
-        raise WeightsError(
-            f"{model.name!r} is a zoo architecture; there are no ImageNet weights for it. "
-            f"Use a keras.applications backbone (e.g. 'ResNet50', 'MobileNetV2') for "
-            f"ImageNet weights, or a zoo checkpoint (`zoo.list_pretrained()`)."
-        )
+        _load_imagenet(model)
+        return
     if resolved.kind == "pretrained":
         from zoo import pretrained
 
@@ -168,8 +192,65 @@ def load_weights(model, weights, *, root=None) -> None:
 
         copy_weights(load_model(path), model, label=path)
         return
+    if lower.endswith((".h5", ".hdf5")):
+        from zoo.bridge.keras_h5 import load_keras_h5
+
+        load_keras_h5(model, path)
+        return
     raise WeightsError(
-        f"Unsupported weights file {path!r}: expected a '.weights.h5' file or a '.keras' model."
+        f"Unsupported weights file {path!r}: expected a '.weights.h5' file, a '.keras' model "
+        f"or a published keras.applications '.h5' ImageNet file."
+    )
+
+
+def _load_imagenet(model) -> None:
+    """``weights="imagenet"`` / ``"imagenet:keras"`` for a zoo architecture (`zoo.bridge`)."""
+    from zoo.bridge import keras_source
+
+    arch = getattr(model, "zoo_model", None) or model.name
+    if keras_source(arch) is None:
+        raise WeightsError(
+            f"{model.name!r} is a zoo architecture; there are no ImageNet weights for it. "
+            f"Use a keras.applications backbone (e.g. 'ResNet50', 'MobileNetV2') for "
+            f"ImageNet weights, or a zoo checkpoint (`zoo.list_pretrained()`)."
+        )
+    from zoo.bridge.keras_h5 import check_options, imagenet_file, load_keras_h5
+
+    check_options(
+        model, keras_source(arch), f"imagenet:keras weights of {arch}"
+    )  # before a download
+    path = imagenet_file(arch, _has_layer(model, "predictions"))
+    load_keras_h5(model, path, arch=arch)
+
+
+def _has_layer(model, name: str) -> bool:
+    return any(layer.name == name for layer in model.layers)
+
+
+def imagenet_preprocessing(arch: str, weights) -> str | None:
+    """The preprocessing mode (`zoo.training.preprocess`) ImageNet ``weights`` of ``arch`` need.
+
+    ``"caffe"`` (BGR, ImageNet mean subtracted) for the ``keras.applications``
+    files of ``vgg16/19`` and ``resnet50/101/152``, whether named as
+    ``"imagenet"``/``"imagenet:keras"`` or by their published file name;
+    None for other weights (the zoo's default applies).
+    """
+    from zoo.bridge import keras_source
+
+    source = keras_source(arch)
+    if source is None or weights is None:
+        return None
+    text = os.path.basename(os.fspath(weights)).lower()
+    named = text in (source.fname(True), source.fname(False))
+    if named or resolve_is_imagenet(weights):
+        return source.preprocessing
+    return None
+
+
+def resolve_is_imagenet(weights) -> bool:
+    """Whether ``weights`` is ``"imagenet"`` or ``"imagenet:<source>"``."""
+    return isinstance(weights, str) and (
+        weights.lower() == "imagenet" or weights.lower().startswith("imagenet:")
     )
 
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from zoo.data.screen_report import DataError
 
-__all__ = ["check_pair", "read_npz", "transform_images"]
+__all__ = ["check_labels", "check_pair", "read_npz", "transform_images"]
+
+#: Without ``class_names``, labels may leave at most this many class ids unused
+#: (and at most half of them) before they are taken for a mistake (0-9 plus a 42,
+#: or labels x1000), not silently made a 43- or 9001-class problem.
+MAX_UNUSED_CLASS_IDS = 8
 
 _NPZ_KEYS = {
     "train": (("x_train", "y_train"), ("x", "y")),
@@ -27,8 +33,11 @@ def read_npz(path: Path) -> tuple[dict, list[str] | None]:
             f"Cannot read {path} without pickle ({error}); save plain numeric "
             f"arrays and class_names as a string array."
         ) from None
-    except (OSError, EOFError) as error:
-        raise DataError(f"Cannot read {path} as .npz: {error}") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as error:
+        raise DataError(
+            f"Cannot read {path} as .npz ({type(error).__name__}: {error}); the file is "
+            "truncated or corrupted."
+        ) from None
     arrays = {}
     for split, candidates in _NPZ_KEYS.items():
         for x_key, y_key in candidates:
@@ -59,7 +68,7 @@ def check_pair(split, x, y, source) -> tuple[np.ndarray, np.ndarray]:
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     elif y.ndim == 2:
-        y = y.argmax(axis=1)  # one-hot
+        y = _one_hot_labels(y, where)
     if y.ndim != 1 or len(y) != len(x):
         raise DataError(
             f"{where}: y must hold one label per image; x has {len(x)} images, "
@@ -82,6 +91,60 @@ def check_pair(split, x, y, source) -> tuple[np.ndarray, np.ndarray]:
             raise DataError(f"{where}: integer images must be in 0..255; received dtype {x.dtype}")
         x = x.astype(np.uint8)
     return x, y
+
+
+def _one_hot_labels(y: np.ndarray, where: str) -> np.ndarray:
+    """The class index of each one-hot row; a row that is not one-hot is an error."""
+    if y.dtype.kind not in "iubf":
+        raise DataError(f"{where}: one-hot labels must be numbers; received dtype {y.dtype}")
+    bad = ~(np.isin(y, (0, 1)).all(axis=1) & (y.sum(axis=1) == 1))
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise DataError(
+            f"{where}: label rows must be one-hot (a single 1, the rest 0); "
+            f"{int(bad.sum())} row(s) are not, first row {row}: {y[row].tolist()[:20]}"
+        )
+    return y.argmax(axis=1)
+
+
+def check_labels(labels: list[np.ndarray], class_names, source: str) -> list[str]:
+    """The class names, checked against the labels of every split.
+
+    Args:
+        labels: the integer label arrays (`check_pair`'s) of all splits.
+        class_names: the names the file declares, or None.
+        source: the data, named in errors.
+
+    Returns:
+        ``class_names``, or ``"0" .. "N-1"`` when the file declares none.
+
+    Raises:
+        DataError: no examples; a label beyond the declared classes; without
+            ``class_names``, labels that leave many class ids unused (an
+            outlier such as one 42 among 0-9, or scaled labels), naming them.
+    """
+    used = np.unique(np.concatenate([np.asarray(y).ravel() for y in labels] or [[]])).astype(int)
+    if not len(used):
+        raise DataError(f"{source}: holds no examples")
+    top = int(used[-1])
+    if class_names is not None and top >= len(class_names):
+        beyond = used[used >= len(class_names)].tolist()
+        raise DataError(
+            f"{source}: label(s) {beyond[:10]} beyond the class count {len(class_names)} "
+            f"(class_names={list(class_names)[:10]})"
+        )
+    if class_names is None:
+        unused = top + 1 - len(used)
+        if unused > MAX_UNUSED_CLASS_IDS and unused > len(used):
+            gap = int(np.argmax(np.arange(len(used)) != used))  # the first id never used
+            odd = used[used > gap].tolist()
+            raise DataError(
+                f"{source}: labels {used[:12].tolist()} use {len(used)} of the {top + 1} class "
+                f"ids 0..{top}; the labels {odd[:10]} look wrong (class {gap} never occurs). "
+                "Fix them, or store class_names in the file to declare the classes."
+            )
+        class_names = [str(i) for i in range(top + 1)]
+    return list(class_names)
 
 
 def transform_images(x: np.ndarray, image_size, channels) -> np.ndarray:

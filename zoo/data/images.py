@@ -11,6 +11,7 @@ Pixel values stay raw ``uint8`` in ``0..255``; models decide the scaling.
 
 from __future__ import annotations
 
+import concurrent.futures
 import io
 import os
 from collections.abc import Sequence
@@ -24,6 +25,8 @@ __all__ = [
     "SUPPORTED_FORMATS",
     "BadImageError",
     "decode_image",
+    "decode_many",
+    "default_workers",
     "open_image",
     "to_array",
 ]
@@ -166,6 +169,79 @@ def decode_image(
     """`open_image` then `to_array`: a path or bytes to ``uint8 (H, W, C)``."""
     image = open_image(source, max_pixels=max_pixels, verify=verify)
     return to_array(image, channels=channels, image_size=image_size)
+
+
+def default_workers() -> int:
+    """Threads used when ``workers`` is None: the cores this process may use, at most 8."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(8, cores))
+
+
+def decode_many(
+    paths: Sequence,
+    *,
+    channels: int,
+    image_size: Sequence[int],
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    verify: bool = True,
+    workers: int | None = None,
+    progress=None,
+) -> tuple[np.ndarray, list[str | None]]:
+    """Decodes many files into one ``uint8 (N, H, W, C)`` array, in order.
+
+    Files are decoded in chunks on ``workers`` threads (Pillow releases the GIL
+    while it decodes and resizes); ``workers=1`` decodes serially in this
+    thread. The result is the same array, byte for byte, either way.
+
+    Args:
+        paths: the files.
+        channels: 1 or 3.
+        image_size: ``(height, width)`` of every decoded image (resized if needed).
+        max_pixels: largest ``width * height`` accepted.
+        verify: run Pillow's ``verify()`` first (see `open_image`).
+        workers: threads; None uses `default_workers`.
+        progress: a `zoo.data.progress.Progress` to advance, or None.
+
+    Returns:
+        ``(x, errors)``: ``errors[i]`` is the reason file ``i`` failed (its row
+        of ``x`` is then zero), else None.
+    """
+    x = np.zeros((len(paths), *image_size, channels), dtype=np.uint8)
+    errors: list[str | None] = [None] * len(paths)
+
+    def work(start: int, stop: int) -> int:
+        for i in range(start, stop):
+            try:
+                x[i] = decode_image(
+                    paths[i],
+                    channels=channels,
+                    image_size=image_size,
+                    max_pixels=max_pixels,
+                    verify=verify,
+                )
+            except BadImageError as error:
+                errors[i] = str(error)
+        return stop - start
+
+    workers = workers or default_workers()
+    chunk = 256
+    spans = [(i, min(i + chunk, len(paths))) for i in range(0, len(paths), chunk)]
+    if workers == 1 or len(spans) <= 1:
+        done = (work(*span) for span in spans)
+        for count in done:
+            if progress is not None:
+                progress.update(count)
+        return x, errors
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(work, *span) for span in spans]
+        for future in concurrent.futures.as_completed(futures):
+            count = future.result()
+            if progress is not None:
+                progress.update(count)
+    return x, errors
 
 
 def _read(path) -> bytes:

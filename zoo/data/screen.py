@@ -28,8 +28,10 @@ from zoo.data.images import (
     DEFAULT_MAX_PIXELS,
     IMAGE_EXTENSIONS,
     BadImageError,
+    default_workers,
     open_image,
 )
+from zoo.data.progress import Progress
 from zoo.data.screen_report import DataError, ImageRecord, ScreenReport, SkippedFile
 
 __all__ = [
@@ -50,6 +52,8 @@ SPLIT_NAMES = {
     "validation": "val",
     "test": "test",
 }
+
+_CHUNK = 256  # files per task of the screening threads
 
 
 def detect_layout(root: str | os.PathLike) -> dict[str | None, Path]:
@@ -96,6 +100,7 @@ def screen_folder(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     decode: bool = True,
     workers: int | None = None,
+    progress: bool | None = None,
 ) -> ScreenReport:
     """Checks every file of an image folder and lists what is usable.
 
@@ -114,6 +119,9 @@ def screen_folder(
             headers (faster; bad pixels are then found at load time).
         workers: threads used to read and decode; defaults to the CPU count
             (at most 8).
+        progress: show ``screening N/M files`` on stderr (its first line
+            before the folder is listed); None shows it when stderr is a
+            terminal.
 
     Returns:
         A `ScreenReport`.
@@ -130,6 +138,7 @@ def screen_folder(
     """
     root = Path(root).resolve()
     layout = detect_layout(root)
+    counter = Progress("screening", None, "files", enabled=progress, detail=str(root))
     skipped: list[SkippedFile] = []
     candidates: list[tuple[str | None, str, Path]] = []  # (split, class, file)
     class_dirs: dict[str | None, list[str]] = {}
@@ -163,9 +172,9 @@ def screen_folder(
             sha256=hashlib.sha256(data).hexdigest(),
         )
 
-    workers = workers or min(8, os.cpu_count() or 1)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(check, candidates))
+    counter.total = len(candidates)
+    with counter:
+        results = _map_chunks(check, candidates, workers or default_workers(), counter)
     images = [r for r in results if isinstance(r, ImageRecord)]
     skipped.extend(r for r in results if isinstance(r, SkippedFile))
     order = {"train": 0, "val": 1, "test": 2}
@@ -181,6 +190,27 @@ def screen_folder(
     )
     _check_usable(report, class_dirs)
     return report
+
+
+def _map_chunks(function, items: list, workers: int, counter: Progress) -> list:
+    """``[function(item) for item in items]`` on ``workers`` threads, in chunks, in order."""
+
+    def work(start: int) -> list:
+        return [function(item) for item in items[start : start + _CHUNK]]
+
+    starts = range(0, len(items), _CHUNK)
+    parts: dict[int, list] = {}
+    if workers == 1 or len(starts) <= 1:
+        for start in starts:
+            parts[start] = work(start)
+            counter.update(len(parts[start]))
+    else:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(work, start): start for start in starts}
+            for future in concurrent.futures.as_completed(futures):
+                parts[futures[future]] = future.result()
+                counter.update(len(parts[futures[future]]))
+    return [result for start in starts for result in parts[start]]
 
 
 def _scan_split(

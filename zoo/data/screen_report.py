@@ -10,6 +10,8 @@ import collections
 import dataclasses
 import hashlib
 
+from zoo.errors import ZooError
+
 __all__ = ["DataError", "ImageRecord", "ScreenReport", "SkippedFile"]
 
 _SHOWN_SKIPS = 50  # skipped files listed by str(report)
@@ -26,7 +28,7 @@ _MODE_NAMES = {
 }
 
 
-class DataError(ValueError):
+class DataError(ZooError):
     """Data that cannot be used, with the reason; ``report`` when screened."""
 
     def __init__(self, message: str, report: ScreenReport | None = None):

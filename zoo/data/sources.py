@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.constants import DEFAULT_SEED
-from zoo.data.arrays import check_pair, read_npz, transform_images
+from zoo.data.arrays import check_labels, check_pair, read_npz, transform_images
 from zoo.data.bundle import DataBundle
 from zoo.data.folders import from_folder
 from zoo.data.images import DEFAULT_MAX_PIXELS
@@ -51,6 +51,8 @@ def load(
     data_dir: str | os.PathLike | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     workers: int | None = None,
+    cache: bool | str | os.PathLike = True,
+    progress: bool | None = None,
 ) -> DataBundle:
     """Loads an image classification data set.
 
@@ -98,6 +100,15 @@ def load(
         max_pixels: largest ``width * height`` accepted per image.
         workers: threads for screening and decoding (default: CPU count, at
             most 8); also the streaming datasets' ``workers``.
+        cache: image folders only: keep the decoded arrays and the screening
+            report in the decoded-data cache, keyed by the folder's listing
+            (paths, sizes, mtimes) and these options, so that loading an
+            unchanged folder again skips screening and decoding. True uses
+            ``$ZOO_CACHE`` or ``~/.cache/keras-zoo/decoded`` (``ZOO_CACHE=off``
+            disables), False bypasses it, a path names the folder. See
+            `zoo.data.cache`.
+        progress: show screening/decoding counters on stderr; None (the
+            default) shows them when stderr is a terminal.
 
     Returns:
         A `DataBundle`.
@@ -138,7 +149,7 @@ def load(
         raise TypeError(f"source must be a path or a string; received {type(source).__name__}")
     path = Path(source).expanduser()
     if path.is_dir():
-        return from_folder(path, opts)
+        return from_folder(path, opts, cache=cache, progress=progress)
     if path.is_file() and path.suffix.lower() == ".npz":
         arrays, class_names = read_npz(path)
         return _from_arrays(arrays, class_names, f"npz {path}", opts)
@@ -155,16 +166,7 @@ def load(
 
 def _from_arrays(arrays: dict, class_names, source: str, opts: LoadOptions) -> DataBundle:
     checked = {s: check_pair(s, *pair, source) for s, pair in arrays.items()}
-    top = max((int(y.max()) for _, y in checked.values() if len(y)), default=-1)
-    if top < 0:
-        raise DataError(f"{source}: holds no examples")
-    if class_names is None:
-        class_names = [str(i) for i in range(top + 1)]
-    if top >= len(class_names):
-        raise DataError(
-            f"{source}: label {top} is beyond the class count {len(class_names)} "
-            f"(class_names={list(class_names)[:10]})"
-        )
+    class_names = check_labels([y for _, y in checked.values()], class_names, source)
     if len(class_names) < 2:
         raise DataError(f"{source}: needs at least 2 classes; found {len(class_names)}")
     if "val" not in checked and "train" in checked and opts.validation_split > 0:

@@ -151,8 +151,9 @@ def load_trained(ref, *, root=None) -> TrainedModel:
 
 
 def _from_run(path: Path) -> TrainedModel:
-    with open(path / RUN_JSON, encoding="utf-8") as fh:
-        record = json.load(fh)
+    from zoo.jsonio import read_json
+
+    record = read_json(path / RUN_JSON, dict)
     for name in (FINAL_MODEL, BEST_MODEL):
         if (path / name).is_file():
             model_file = path / name
@@ -165,8 +166,13 @@ def _from_run(path: Path) -> TrainedModel:
     from zoo.saving import load_model
     from zoo.training.config import TrainConfig
 
-    data = record.get("data") or {}
-    config = TrainConfig.from_dict(record["config"]) if record.get("config") else None
+    data = record.get("data") if isinstance(record.get("data"), dict) else {}
+    try:
+        config = TrainConfig.from_dict(record["config"]) if record.get("config") else None
+    except ValueError as err:
+        from zoo.errors import FileFormatError
+
+        raise FileFormatError(path / RUN_JSON, f"its config is invalid: {err}") from None
     shape = data.get("input_shape")
     return _trained(
         load_model(model_file),

@@ -7,6 +7,12 @@ first two dense layers. ``grouped=True`` (the default) reproduces the two-GPU
 split: conv2, conv4 and conv5 see only their own GPU's half of the channels,
 as grouped convolutions (60,965,224 parameters; 62,378,344 without).
 
+Padding is the paper's Caffe model's: conv1 (11x11/4) and the 3x3/2 pools
+pad nothing (``"valid"``), the stride-1 convs pad symmetrically (``"same"``:
+2 for 5x5, 1 for 3x3). Caffe pools with ``ceil``, which at 227x227 gives the
+same 55/27/13/6 sizes. torchvision's AlexNet is another network (one tower,
+64/192/384/256/256 filters, conv1 padded 2 on 224x224 inputs, no LRN).
+
 Reference:
     Krizhevsky, Sutskever & Hinton, "ImageNet Classification with Deep
     Convolutional Neural Networks", NIPS 2012.

@@ -9,6 +9,15 @@ three outputs ``[predictions, aux1, aux2]``, meant to be trained with loss
 weights ``[1, 0.3, 0.3]`` (``AUX_LOSS_WEIGHTS``); ``without_aux(model)``
 returns the inference model that drops them, sharing the weights.
 
+Padding: the 7x7/2 conv1 pads 3 on every side (``conv1_pad``), as the
+paper's Caffe model and torchvision do. The 3x3/2 max-pools keep Keras'
+``"same"``: on even inputs (224 and every size of Table 1) that is exactly
+Caffe's and torchvision's ``ceil_mode=True`` pooling (no padding before, the
+last window overhanging by one); on odd inputs ``"same"`` pads one on each
+side and gives one more row than ``ceil_mode`` would. The paper's behaviour
+(Table 1's output sizes) is kept there; the stride-1 convs pad symmetrically
+either way.
+
 Reference:
     Szegedy et al., "Going Deeper with Convolutions", CVPR 2015
     (arXiv:1409.4842).
@@ -106,7 +115,7 @@ def googlenet(o: GoogLeNetOptions):
 
     conv = blocks.conv_options(o)
     inputs = blocks.model_input(o)
-    x = blocks.conv_bn_act(inputs, 64, 7, strides=2, name="conv1", **conv)
+    x = blocks.padded_conv_bn_act(inputs, 64, 7, strides=2, name="conv1", pad=3, **conv)
     x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
     if o.lrn:
         x = LocalResponseNormalization(name="pool1_lrn")(x)

@@ -10,6 +10,16 @@ Caffe models and ``keras.applications`` (3.86 G multiply-adds for ResNet-50,
 the paper's "3.8 x 10^9 FLOPs"). Convolutions carry no bias, so trainable
 parameter counts equal torchvision's either way.
 
+Padding is the references' (the paper's Caffe models, torchvision and
+``keras.applications`` agree): the 7x7/2 stem conv pads 3 on every side
+(``conv1_pad``), the 3x3/2 max-pool 1 (``pool1_pad``; zeros, as
+``keras.applications``, equal to torchvision's -inf after the ReLU), and every
+strided 3x3 conv (v1.5 bottlenecks, basic blocks) pads 1 (``*_conv1_pad`` /
+``*_conv2_pad``, as torchvision). Keras' ``"same"`` would pad these
+asymmetrically on even inputs and compute a different function. The CIFAR
+ResNets keep ``"same"`` (no reference implementation; shipped checkpoints
+were trained with it).
+
 CIFAR ResNets have 6n+2 layers: a 3x3 conv with 16 filters, three stages of
 n basic blocks with 16/32/64 filters, global average pooling and a 10-way
 classifier; shortcuts are identities, zero-padded in channels and subsampled
@@ -48,8 +58,22 @@ CIFAR_WIDTHS = (16, 32, 64)
 CIFAR_PARAMS = {20: 271_098, 32: 466_426, 44: 661_754, 56: 857_082, 110: 1_736_058}
 
 
-def _unit(x, kind, filters, strides, prefix, shortcut, o):
-    """One residual unit; ``shortcut`` is 'identity', 'projection' or 'pad'."""
+def _conv(x, filters, kernel, strides, name, symmetric, **conv):
+    """A conv_bn_act; strided 3x3 ones pad 1 on every side when ``symmetric``."""
+    from zoo import blocks
+
+    if symmetric and strides > 1 and kernel == 3:
+        return blocks.padded_conv_bn_act(
+            x, filters, kernel, strides=strides, name=name, pad=1, **conv
+        )
+    return blocks.conv_bn_act(x, filters, kernel, strides=strides, name=name, **conv)
+
+
+def _unit(x, kind, filters, strides, prefix, shortcut, o, symmetric=False):
+    """One residual unit; ``shortcut`` is 'identity', 'projection' or 'pad'.
+
+    ``symmetric``: strided 3x3 convs pad 1 on every side (ImageNet ResNets).
+    """
     import keras
 
     from zoo import blocks
@@ -59,18 +83,14 @@ def _unit(x, kind, filters, strides, prefix, shortcut, o):
     act = conv.pop("activation")
     out_filters = filters * EXPANSION[kind]
     if kind == "basic":
-        y = blocks.conv_bn_act(
-            x, filters, 3, strides=strides, name=f"{prefix}_conv1", activation=act, **conv
-        )
+        y = _conv(x, filters, 3, strides, f"{prefix}_conv1", symmetric, activation=act, **conv)
         y = blocks.conv_bn_act(y, filters, 3, name=f"{prefix}_conv2", activation=None, **conv)
     else:
         first, second = (strides, 1) if o.stride_on == "1x1" else (1, strides)
         y = blocks.conv_bn_act(
             x, filters, 1, strides=first, name=f"{prefix}_conv1", activation=act, **conv
         )
-        y = blocks.conv_bn_act(
-            y, filters, 3, strides=second, name=f"{prefix}_conv2", activation=act, **conv
-        )
+        y = _conv(y, filters, 3, second, f"{prefix}_conv2", symmetric, activation=act, **conv)
         y = blocks.conv_bn_act(y, out_filters, 1, name=f"{prefix}_conv3", activation=None, **conv)
     if shortcut == "projection":
         s = blocks.conv_bn_act(
@@ -98,15 +118,15 @@ def _head(x, o):
 
 
 def _stem(inputs, o, kernel_size, strides):
+    """CIFAR: 3x3 conv, 16 filters; ImageNet: 7x7/2, 64 filters, padded 3 on every side."""
     from zoo import blocks
 
-    return blocks.conv_bn_act(
-        inputs,
-        16 if kernel_size == 3 else 64,
-        kernel_size,
-        strides=strides,
-        name="conv1",
-        **blocks.conv_options(o),
+    if kernel_size == 3:
+        return blocks.conv_bn_act(
+            inputs, 16, 3, strides=strides, name="conv1", **blocks.conv_options(o)
+        )
+    return blocks.padded_conv_bn_act(
+        inputs, 64, 7, strides=strides, name="conv1", pad=3, **blocks.conv_options(o)
     )
 
 
@@ -119,14 +139,15 @@ def _resnet_imagenet(depth: int, o: ResNetOptions):
     kind, depths = IMAGENET_CONFIGS[depth]
     inputs = blocks.model_input(o)
     x = _stem(inputs, o, 7, 2)
-    x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
+    x = keras.layers.ZeroPadding2D(1, name="pool1_pad")(x)
+    x = keras.layers.MaxPooling2D(3, strides=2, name="pool1")(x)
     in_filters = 64
     for s, (n, filters) in enumerate(zip(depths, IMAGENET_WIDTHS, strict=False), start=1):
         for u in range(1, n + 1):
             strides = 2 if (u == 1 and s > 1) else 1
             out = filters * EXPANSION[kind]
             shortcut = "projection" if (strides != 1 or in_filters != out) else "identity"
-            x = _unit(x, kind, filters, strides, f"stage{s}_unit{u}", shortcut, o)
+            x = _unit(x, kind, filters, strides, f"stage{s}_unit{u}", shortcut, o, True)
             in_filters = out
     x = _head(x, o)
     return blocks.finalize(inputs, x, name=o.name or f"resnet{depth}")

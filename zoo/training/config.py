@@ -243,11 +243,9 @@ class TrainConfig:
     @classmethod
     def from_json(cls, text: str) -> TrainConfig:
         """Parses JSON text written by `to_json` (or by hand)."""
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"TrainConfig: invalid JSON: {err}") from err
-        return cls.from_dict(data)
+        from zoo.jsonio import parse_json
+
+        return cls.from_dict(parse_json(text, "TrainConfig"))
 
     @classmethod
     def from_file(cls, path: str | os.PathLike) -> TrainConfig:
@@ -266,17 +264,21 @@ class TrainConfig:
             raise ValueError(
                 f"TrainConfig.from_file reads .json, .yaml or .yml files; received {path!r}"
             )
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-        if ext == ".json":
-            return cls.from_json(text)
-        import yaml  # lazily: only YAML users pay for it
+        from zoo.errors import FileFormatError
+        from zoo.jsonio import parse_json, parse_yaml, read_text
 
+        text = read_text(path)
+        if ext == ".json":
+            data = parse_json(text, path)
+        else:  # an empty YAML file gives the defaults
+            data = parse_yaml(text, path)
+            data = {} if data is None else data
         try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as err:
-            raise ValueError(f"TrainConfig: invalid YAML in {path!r}: {err}") from err
-        return cls.from_dict(data or {})
+            return cls.from_dict(data)
+        except FileFormatError:
+            raise
+        except ValueError as err:
+            raise FileFormatError(path, str(err)) from None
 
     def to_file(self, path: str | os.PathLike) -> None:
         """Writes JSON or YAML (by extension) atomically (temp file + rename)."""

@@ -16,7 +16,22 @@ from typing import Any
 
 from zoo.constants import OPTIMIZERS
 
-__all__ = ["AUGMENTATIONS", "DISTRIBUTE", "LOSSES", "OPTIMIZERS", "SCHEDULES", "coerce", "validate"]
+__all__ = [
+    "AUGMENTATIONS",
+    "DISTRIBUTE",
+    "LOSSES",
+    "MONITORS",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "coerce",
+    "validate",
+]
+
+#: The metrics ``zoo.train`` reports per epoch, so the only values of ``monitor``
+#: (``val_*`` falls back to its training twin when the data has no validation split).
+MONITORS = ("val_loss", "val_accuracy", "loss", "accuracy")
+#: Seeds are 32-bit unsigned (NumPy's and the backends' generators).
+MAX_SEED = 2**32 - 1
 
 SCHEDULES = (
     "none",
@@ -119,6 +134,10 @@ def _check_stopping_and_loss(cfg: Any) -> None:
             "not watch the test split: choosing epochs or weights on test data leaks it "
             "into training; monitor 'val_loss' or 'val_accuracy' (track_test only reports)",
         )
+    if cfg.monitor not in MONITORS:
+        _bad(
+            "monitor", cfg.monitor, f"be one of the metrics training reports: {', '.join(MONITORS)}"
+        )
     _one_of(cfg, "loss", LOSSES)
     _in_range(cfg, "label_smoothing", 0.0, 1.0, hi_open=True)
     if cfg.label_smoothing and cfg.loss != "categorical_crossentropy":
@@ -149,7 +168,8 @@ def _check_regularization_and_execution(cfg: Any) -> None:
     _at_least(cfg, "l1", 0.0)
     _in_range(cfg, "dense_dropout", 0.0, 1.0, hi_open=True)
     _positive(cfg, "max_norm")
-    _at_least(cfg, "seed", 0)
+    if cfg.seed is not None:
+        _in_range(cfg, "seed", 0, MAX_SEED)
     _in_range(cfg, "validation_split", 0.0, 1.0, hi_open=True)
     if cfg.mixed_precision not in (True, False, "float16", "bfloat16"):
         _bad(

@@ -19,7 +19,11 @@ is written last and names the checkpoint it belongs to: a checkpoint that was
 being written when the process died is simply never referenced.
 
 A run's identity (what must not change for a resume to continue it) is
-recorded in run.json by `new_record` and checked by `check_same_run`. The
+recorded in run.json by `new_record` and checked by `check_same_run`
+(`zoo.training.run_identity`, importable from here). A resume never restarts
+over a run whose state.json is missing or unreadable while committed epochs
+are left (`RunDirectory.state`), and a new run that fails before its first
+epoch removes what it wrote (`RunDirectory.discard_failed_start`). The
 per-epoch commit is `zoo.training.run_checkpoint.RunCheckpoint` (also
 importable from here).
 
@@ -33,22 +37,28 @@ from __future__ import annotations
 
 import csv
 import glob
-import hashlib
 import io
 import json
 import math
 import os
-import time
-import warnings
 from typing import Any
 
 import numpy as np
 
 from zoo.constants import json_default
+from zoo.errors import FileFormatError
+from zoo.jsonio import read_json as _read_trusted_json
 from zoo.saving import write_text_atomic
 from zoo.training.callbacks import DOCTOR_REPORT, HISTORY_CSV
-from zoo.training.config import TrainConfig
-from zoo.training.results import jsonable_kwargs
+from zoo.training.run_identity import (  # noqa: F401 - the run's identity, importable from here
+    ResumeError,
+    architecture_hash,
+    check_same_run,
+    config_from_record,
+    new_record,
+    optimizer_signature,
+    run_identity,
+)
 
 RUN_JSON = "run.json"
 STATE_JSON = "state.json"
@@ -60,8 +70,10 @@ CHECKPOINTS = "checkpoints"
 SESSIONS_JSON = "sessions.json"
 
 
-class ResumeError(ValueError):
-    """A resume that cannot continue the run as it was (unless forced)."""
+#: The keys run.json must hold for a run to be resumed or loaded.
+RECORD_KEYS = ("model", "config", "data")
+#: The keys state.json must hold for training to continue from it.
+STATE_KEYS = ("epoch", "history")
 
 
 def write_json(path: str, obj: Any) -> None:
@@ -69,30 +81,18 @@ def write_json(path: str, obj: Any) -> None:
     write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True, default=json_default) + "\n")
 
 
-def read_json(path: str) -> Any:
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+def read_json(path: str, kind: type | None = None) -> Any:
+    """Reads one of the run's JSON files; errors name the file (`zoo.jsonio.read_json`)."""
+    return _read_trusted_json(path, kind)
 
 
-def architecture_hash(model, *, legacy: bool = False) -> str:
-    """sha256 of the model's architecture (its JSON config, weights excluded).
-
-    The compile config is left out: it names the optimizer instance, and
-    Keras numbers those per process (``adam``, ``adam_1``, ...), so a run
-    resumed in the same Python process would look like another model.
-    ``legacy=True`` hashes the whole JSON, as runs written before this did.
-    """
-    text = model.to_json(sort_keys=True)
-    if not legacy:
-        config = json.loads(text)
-        config.pop("compile_config", None)
-        text = json.dumps(config, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def optimizer_signature(optimizer) -> list:
-    """The optimizer's class and variable shapes, to refuse a changed optimizer."""
-    return [type(optimizer).__name__, [list(v.shape) for v in optimizer.variables]]
+def _require_keys(path: str, obj: dict, keys: tuple[str, ...]) -> dict:
+    missing = [k for k in keys if k not in obj]
+    if missing:
+        raise FileFormatError(
+            path, f"lacks {', '.join(map(repr, missing))}; it is not a zoo run file."
+        )
+    return obj
 
 
 def write_history_csv(path: str, history: dict) -> None:
@@ -111,6 +111,15 @@ def write_history_csv(path: str, history: dict) -> None:
         )
 
     write_text_atomic(path, buf.getvalue())
+
+
+def _history_rows(path: str) -> int:
+    """The number of epochs history.csv records (0 when absent or unreadable)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return max(0, sum(1 for line in fh if line.strip()) - 1)
+    except OSError:
+        return 0
 
 
 def _fmt(v):
@@ -140,10 +149,36 @@ class RunDirectory:
         os.makedirs(self.file(CHECKPOINTS), exist_ok=True)
         write_json(self.file(RUN_JSON), record)
 
+    def discard_failed_start(self) -> bool:
+        """Removes what a new run wrote if it failed before committing an epoch.
+
+        A run that failed at start (a model that does not fit the data, ...)
+        would otherwise leave run.json, so the same folder is refused as
+        holding a run. Nothing is removed once an epoch was committed.
+
+        Returns:
+            Whether the run's files were removed.
+        """
+        if os.path.isfile(self.file(STATE_JSON)) or self.committed_leftovers():
+            return False
+        for name in (RUN_JSON, SESSIONS_JSON, HISTORY_CSV, BEST_MODEL, BEST_JSON, DOCTOR_REPORT):
+            if os.path.isfile(self.file(name)):
+                os.remove(self.file(name))
+        self.prune_checkpoints(keep_epoch=-1)
+        try:
+            os.rmdir(self.file(CHECKPOINTS))
+        except OSError:
+            pass
+        return True
+
     def record(self) -> dict:
         if not self.exists:
             raise ResumeError(f"{self.path} is not a zoo run directory (no {RUN_JSON}).")
-        return read_json(self.file(RUN_JSON))
+        path = self.file(RUN_JSON)
+        record = _require_keys(path, read_json(path, dict), RECORD_KEYS)
+        if not isinstance(record["config"], dict) or not isinstance(record["data"], dict):
+            raise FileFormatError(path, "'config' and 'data' must be JSON objects.")
+        return record
 
     def remove_stale_temporaries(self) -> list[str]:
         """Deletes ``.tmp-*`` files a killed process left mid-save; returns them."""
@@ -154,22 +189,66 @@ class RunDirectory:
         return stale
 
     def state(self) -> dict | None:
-        """The last committed state, or None before the first epoch completed."""
+        """The last committed state, or None before the first epoch completed.
+
+        Raises:
+            ResumeError: state.json is missing or unreadable while files of
+                committed epochs are still there (never restarted over them).
+        """
         path = self.file(STATE_JSON)
         if not os.path.isfile(path):
+            left = self.committed_leftovers()
+            if left:
+                raise ResumeError(self._lost_state(f"{STATE_JSON} is missing", left))
             return None
-        return read_json(path)
+        try:
+            state = _require_keys(path, read_json(path, dict), STATE_KEYS)
+            if not isinstance(state["history"], dict):
+                raise FileFormatError(path, "'history' must be a JSON object.")
+            int(state["epoch"])
+        except (FileFormatError, TypeError, ValueError) as err:
+            left = self.committed_leftovers() or ["nothing else"]
+            raise ResumeError(
+                self._lost_state(f"{STATE_JSON} is unreadable ({err})", left)
+            ) from None
+        return state
+
+    def committed_leftovers(self) -> list[str]:
+        """Files showing that at least one epoch was committed (so state.json existed).
+
+        Files of epoch 1 alone do not count: a kill while epoch 1 was being
+        committed leaves them before state.json is first written.
+        """
+        left = [n for n in (FINAL_MODEL, METRICS_JSON) if os.path.isfile(self.file(n))]
+        epochs = _history_rows(self.file(HISTORY_CSV))
+        if epochs >= 2:
+            left.append(f"{HISTORY_CSV} ({epochs} epochs)")
+        later = sorted(glob.glob(os.path.join(self.path, CHECKPOINTS, "epoch-*.weights.h5")))
+        later = [p for p in later if not p.endswith("epoch-0001.weights.h5")]
+        if later:
+            left.append(f"{CHECKPOINTS}/{os.path.basename(later[-1])}")
+        if os.path.isfile(self.file(BEST_MODEL)) and (epochs >= 2 or left):
+            left.append(BEST_MODEL)
+        return left
+
+    def _lost_state(self, what: str, left: list[str]) -> str:
+        return (
+            f"Cannot resume {self.path}: {what}, but the run holds {', '.join(left)}; it is "
+            f"not restarted over them. Keep what is there (its {BEST_MODEL} loads with "
+            f"`zoo evaluate`), or start over in this folder with --overwrite-run "
+            f"(overwrite=True), which deletes them."
+        )
 
     def finished(self) -> dict | None:
         """The final metrics.json of a run that ended (completed or early-stopped), else None."""
         if os.path.isfile(self.file(FINAL_MODEL)) and os.path.isfile(self.file(METRICS_JSON)):
-            return read_json(self.file(METRICS_JSON))
+            return read_json(self.file(METRICS_JSON), dict)
         return None
 
     def sessions(self) -> list[dict]:
         """The sessions that trained this run, oldest first (empty for runs made before they were kept)."""
         path = self.file(SESSIONS_JSON)
-        return list(read_json(path)) if os.path.isfile(path) else []
+        return list(read_json(path, list)) if os.path.isfile(path) else []
 
     def add_session(self, entry: dict) -> None:
         """Records that a session starts training here (``entry`` needs ``first_epoch``)."""
@@ -177,7 +256,7 @@ class RunDirectory:
 
     def best(self) -> dict | None:
         path = self.file(BEST_JSON)
-        return read_json(path) if os.path.isfile(path) else None
+        return read_json(path, dict) if os.path.isfile(path) else None
 
     def checkpoint_paths(self, epoch: int) -> tuple[str, str]:
         stem = os.path.join(self.path, CHECKPOINTS, f"epoch-{epoch:04d}")
@@ -238,92 +317,6 @@ def session_summary(sessions: list[dict], history: dict) -> list[dict]:
             "seconds": round(seconds, 1),
         })  # fmt: skip
     return out
-
-
-# ------------------------------------------------------------ run identity
-def run_identity(built, config: TrainConfig, bundle, data_arg: str | None) -> dict:
-    """What a run is: model, builder kwargs, config, data, preprocessing, architecture, optimizer.
-
-    Args:
-        built: the run's `zoo.training.model_setup.BuiltModel`.
-        config: the run's `TrainConfig`.
-        bundle: the `zoo.data.DataBundle` trained on.
-        data_arg: how to find the data again (`fit_data.data_argument`).
-
-    Returns:
-        The JSON-ready identity stored in run.json and compared on resume.
-    """
-    data = {
-        "argument": data_arg,
-        "source": bundle.source,
-        "fingerprint": bundle.fingerprint,
-        "class_names": list(bundle.class_names),
-        "input_shape": list(bundle.input_shape),
-    }
-    return {
-        "model": built.name,
-        "model_kwargs": jsonable_kwargs(built.model_kwargs or {}),
-        "config": config.to_dict(),
-        "data": data,
-        "preprocessing": built.prep.to_dict(),
-        "architecture_sha256": architecture_hash(built.net),
-        "optimizer": optimizer_signature(built.trainer.optimizer),
-    }
-
-
-def new_record(identity: dict, versions: dict, command: str | None) -> dict:
-    """run.json of a new run: its identity, the versions, the command line, the time."""
-    created = time.strftime("%Y-%m-%dT%H:%M:%S")
-    return {**identity, "versions": versions, "command": command, "created": created}
-
-
-def config_from_record(record: dict) -> TrainConfig:
-    """The `TrainConfig` a run.json records (old key names read silently: the file is not the user's to fix)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return TrainConfig.from_dict(record["config"])
-
-
-def check_same_run(
-    record: dict, identity: dict, force: bool, *, legacy_hash: str | None = None
-) -> None:
-    """Refuses to resume a run whose model, architecture, optimizer, config or data changed.
-
-    Args:
-        record: the run's run.json.
-        identity: `run_identity` of what would be trained now.
-        force: continue anyway.
-        legacy_hash: `architecture_hash(model, legacy=True)`, accepted for runs
-            written when the hash still covered the compile config.
-
-    Raises:
-        ResumeError: something changed and ``force`` is False.
-    """
-    changes = []
-    for key, label in (
-        ("model", "model"),
-        ("architecture_sha256", "model architecture"),
-        ("optimizer", "optimizer"),
-        ("config", "training config"),
-    ):
-        recorded = record.get(key)
-        if key == "config" and recorded is not None:  # fields added since then take their defaults
-            recorded = config_from_record(record).to_dict()
-        if key == "architecture_sha256" and legacy_hash is not None and recorded == legacy_hash:
-            continue
-        if _norm(recorded) != _norm(identity.get(key)):
-            changes.append(label)
-    if record["data"]["fingerprint"] != identity["data"]["fingerprint"]:
-        changes.append("data")
-    if changes and not force:
-        raise ResumeError(
-            f"Cannot resume: the {', '.join(changes)} changed since the run started; pass "
-            f"force=True (--force) to continue anyway."
-        )
-
-
-def _norm(value):
-    return json.loads(json.dumps(value, sort_keys=True, default=list))
 
 
 def __getattr__(name: str) -> Any:

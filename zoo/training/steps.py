@@ -148,7 +148,7 @@ def prepare_run(
         train_data=prepare_split(bundle, "train", built.prep, config),
         val_data=val_data,
     )
-    _open_run_directory(tr, runs.run_identity(built, config, bundle, data_arg), force)
+    identity = runs.run_identity(built, config, bundle, data_arg)
     tr.callbacks = make_callbacks(
         config,
         run.path if run else None,
@@ -161,6 +161,7 @@ def prepare_run(
         test_data=prepare_split(bundle, "test", built.prep, config) if config.track_test else None,
         monitor=tr.monitor,
     )
+    _open_run_directory(tr, identity, force)  # last: a new run's run.json only once all is ready
     return tr
 
 
@@ -276,14 +277,19 @@ def fit_run(tr: TrainingRun, verbose: int | str = "auto") -> None:
                             "first_epoch": tr.initial_epoch + 1,
                             "machine": machine(), "backend": keras.backend.backend()})  # fmt: skip
     started = time.perf_counter()
-    tr.keras_history = tr.built.trainer.fit(
-        **data_kwargs(tr.train_data, config.batch_size, shuffle=True),
-        validation_data=tr.val_data,
-        epochs=config.epochs,
-        initial_epoch=tr.initial_epoch,
-        callbacks=tr.callbacks,
-        verbose=verbose,
-    )
+    try:
+        tr.keras_history = tr.built.trainer.fit(
+            **data_kwargs(tr.train_data, config.batch_size, shuffle=True),
+            validation_data=tr.val_data,
+            epochs=config.epochs,
+            initial_epoch=tr.initial_epoch,
+            callbacks=tr.callbacks,
+            verbose=verbose,
+        )
+    except Exception:
+        if tr.run is not None and tr.record is None:
+            tr.run.discard_failed_start()  # a plain re-run in the same folder is accepted
+        raise
     tr.seconds = time.perf_counter() - started
 
 

@@ -1,0 +1,328 @@
+"""Hostile and careless inputs: each gives one line naming the file or option, never a traceback.
+
+The corpus is `CASES`: one row per hostile input, ``(id, make, fragments)``.
+``make(tmp, run)`` writes the hostile files under ``tmp`` (``run`` is a real
+finished run directory to copy) and returns the ``zoo`` command line; the
+command must exit non-zero, print no traceback, and print every fragment
+(``{tmp}`` stands for the folder). To cover a new hostile input, add a row.
+
+Behaviour that is not an error (a forced resume keeps the run's config, a
+failed start leaves no run behind, Ctrl-C says how to resume, ``--debug``
+shows the traceback) is tested below the corpus.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import zipfile
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+DEEP = 100_000
+
+
+def _invoke(args, env=None):
+    from click.testing import CliRunner
+
+    from cli.main import cli
+
+    return CliRunner().invoke(cli, [str(a) for a in args], env=env)
+
+
+def _npz(path, y, x=None, **extra):
+    x = (
+        np.random.default_rng(0).integers(0, 255, (len(y), 12, 12), dtype=np.uint8)
+        if x is None
+        else x
+    )
+    np.savez(path, x=x, y=np.asarray(y), **extra)
+    return path
+
+
+@pytest.fixture(scope="module")
+def data_npz(tmp_path_factory):
+    """60 random 12x12 images of 3 classes, with a validation split."""
+    rng = np.random.default_rng(1)
+    path = tmp_path_factory.mktemp("data") / "tiny.npz"
+    x = rng.integers(0, 255, (60, 12, 12), dtype=np.uint8)
+    np.savez(path, x_train=x[:48], y_train=np.arange(48) % 3, x_val=x[48:], y_val=np.arange(12) % 3)
+    return path
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory, data_npz):
+    """A real 2-epoch run (learning rate 0.002, cosine schedule) to copy and damage."""
+    run = tmp_path_factory.mktemp("runs") / "run"
+    result = _invoke(["train", "mlp", "--data", data_npz, "--run-dir", run, "--epochs", 2,
+                      "--learning-rate", 0.002, "--schedule", "cosine", "--batch-size", 16,
+                      "--seed", 1, "--quiet", "--model-arg", "hidden_units=[8]"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return run
+
+
+def _copy_run(tmp, run):
+    target = tmp / "run"
+    shutil.copytree(run, target)
+    return target
+
+
+def _list_run(tmp, run):
+    target = _copy_run(tmp, run)
+    _write(target / "run.json", "[]")
+    return target
+
+
+def _bad_config_run(tmp, run):
+    target = _copy_run(tmp, run)
+    _edit_json("run.json", lambda d: {**d, "config": {**d["config"], "epochs": -3}})(target)
+    return target
+
+
+def _write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _damaged_run(edit):
+    """A copy of the finished run with ``edit(run_dir)`` applied, resumed."""
+
+    def make(tmp, run):
+        target = _copy_run(tmp, run)
+        edit(target)
+        return ["train", "--resume", target, "--quiet"]
+
+    return make
+
+
+def _model_file(tmp, damage):
+    """A real .keras file, damaged by ``damage(bytes) -> bytes``."""
+    import zoo
+    from zoo.saving import save_model
+
+    good = tmp / "good.keras"
+    save_model(zoo.build_model("mlp", input_shape=(12, 12, 1), num_classes=3), good)
+    bad = tmp / "bad.keras"
+    bad.write_bytes(damage(good.read_bytes()))
+    return bad
+
+
+def _flip_crc(data: bytes) -> bytes:
+    import io
+
+    info = zipfile.ZipFile(io.BytesIO(data)).getinfo("model.weights.h5")
+    at = info.header_offset + 30 + len(info.filename) + len(info.extra) + 64
+    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :]
+
+
+def _image(tmp):
+    from PIL import Image
+
+    Image.fromarray(np.zeros((12, 12), np.uint8)).save(tmp / "img.png")
+    return tmp / "img.png"
+
+
+def _predict(damage):
+    return lambda tmp, run: ["predict", _model_file(tmp, damage), _image(tmp)]
+
+
+def _evaluate(damage):
+    def make(tmp, run):
+        return ["evaluate", _model_file(tmp, damage), "--data", _npz(tmp / "d.npz", [0, 1, 2] * 4)]
+
+    return make
+
+
+def _h5(data: bytes) -> bytes:
+    return b"\x89HDF\r\n\x1a\n" + b"\0" * 512
+
+
+def _train_on(y=None, onehot=None, raw=None):
+    def make(tmp, run):
+        path = tmp / "labels.npz"
+        if raw is not None:
+            path.write_bytes(raw(tmp))
+        elif onehot is not None:
+            _npz(path, np.asarray(onehot, np.float32))
+        else:
+            _npz(path, y)
+        return ["train", "mlp", "--data", path, "--epochs", 1, "--run-dir", tmp / "r", "--quiet"]
+
+    return make
+
+
+def _truncated_npz(tmp):
+    full = _npz(tmp / "full.npz", [0, 1, 2] * 10).read_bytes()
+    return full[: len(full) // 2]
+
+
+def _crc_npz(tmp):
+    data = bytearray(_npz(tmp / "full.npz", [0, 1, 2] * 10).read_bytes())
+    data[200] ^= 0xFF
+    return bytes(data)
+
+
+def _config(name, text):
+    def make(tmp, run):
+        path = tmp / name
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+        return ["train", "mlp", "--config", path, "--run-dir", tmp / "r"]
+
+    return make
+
+
+def _remove_state(run_dir):
+    os.remove(run_dir / "state.json")
+
+
+def _edit_json(name, change):
+    def edit(run_dir):
+        path = run_dir / name
+        path.write_text(json.dumps(change(json.loads(path.read_text()))))
+
+    return edit
+
+
+ONE_HOT_TWO = [[1, 0, 0], [0, 2, 0], [0, 0, 1]] * 4
+ONE_HOT_SUM = [[1, 0, 0], [0, 1, 1], [0, 0, 1]] * 4
+
+#: (id, make(tmp, finished_run) -> argv, fragments the one-line error must hold)
+CASES = [
+    # --- run files
+    ("run.json is []", _damaged_run(lambda r: _write(r / "run.json", "[]")), ["run.json", "not a JSON object"]),
+    ("run.json without config", _damaged_run(_edit_json("run.json", lambda d: {k: v for k, v in d.items() if k != "config"})), ["run.json", "lacks 'config'"]),
+    ("run.json nested 100k deep", _damaged_run(lambda r: _write(r / "run.json", "[" * DEEP)), ["run.json", "nested too deep"]),
+    ("run.json not JSON", _damaged_run(lambda r: _write(r / "run.json", '{"model": }')), ["run.json", "invalid JSON", "line 1"]),
+    ("state.json without history", _damaged_run(_edit_json("state.json", lambda d: {"epoch": d["epoch"]})), ["state.json", "history", "--overwrite-run"]),
+    ("state.json missing, epochs left", _damaged_run(_remove_state), ["state.json is missing", "history.csv (2 epochs)", "--overwrite-run"]),
+    ("state.json truncated", _damaged_run(lambda r: _write(r / "state.json", '{"epoch": 2, "hist')), ["state.json", "unreadable", "model.keras"]),
+    ("predict: run.json is []", lambda tmp, run: ["predict", _list_run(tmp, run), _image(tmp)], ["run.json", "not a JSON object"]),
+    ("predict: run.json config invalid", lambda tmp, run: ["predict", _bad_config_run(tmp, run), _image(tmp)], ["run.json", "config is invalid", "epochs"]),
+    # --- config files
+    ("--config JSON 100k deep", _config("deep.json", "[" * DEEP), ["deep.json", "nested too deep"]),
+    ("--config YAML 100k deep", _config("deep.yaml", "[" * DEEP), ["deep.yaml", "nested too deep"]),
+    ("--config JSON error names the file", _config("bad.json", '{\n  "epochs": \n}'), ["bad.json", "invalid JSON", "line 3"]),
+    ("--config unknown key names the file", _config("keys.yaml", "epochz: 3\n"), ["keys.yaml", "epochz"]),
+    ("--config not UTF-8", _config("latin.json", b'{"monitor": "\xe9"}'), ["latin.json", "not UTF-8"]),
+    # --- model files
+    ("predict: CRC-corrupted .keras", _predict(_flip_crc), ["bad.keras", "cannot be loaded", "Bad CRC-32"]),
+    ("evaluate: CRC-corrupted .keras", _evaluate(_flip_crc), ["bad.keras", "cannot be loaded"]),
+    ("predict: truncated .keras", _predict(lambda d: d[: len(d) // 2]), ["bad.keras", "not a '.keras' archive"]),
+    ("predict: .h5 renamed .keras", _predict(_h5), ["bad.keras", "not a '.keras' archive"]),
+    # --- data files
+    ("npz labels 0-9 plus one 42", _train_on(y=list(range(10)) * 3 + [42]), ["labels.npz", "[42]", "look wrong"]),
+    ("npz labels x1000", _train_on(y=[i * 1000 for i in range(10)] * 3), ["labels.npz", "1000", "look wrong"]),
+    ("npz one-hot row holding a 2", _train_on(onehot=ONE_HOT_TWO), ["labels.npz", "one-hot", "[0.0, 2.0, 0.0]"]),
+    ("npz one-hot row summing to 2", _train_on(onehot=ONE_HOT_SUM), ["labels.npz", "one-hot", "[0.0, 1.0, 1.0]"]),
+    ("npz truncated", _train_on(raw=_truncated_npz), ["labels.npz", "truncated or corrupted"]),
+    ("npz CRC-corrupted", _train_on(raw=_crc_npz), ["labels.npz", "truncated or corrupted"]),
+    # --- options refused before any data is read (the data named does not exist)
+    ("--monitor val_bogus", lambda tmp, run: ["train", "mlp", "--monitor", "val_bogus", "--data", tmp / "absent.npz"], ["monitor", "val_bogus", "val_loss, val_accuracy, loss, accuracy"]),
+    ("--seed -1", lambda tmp, run: ["train", "mlp", "--seed", -1, "--data", tmp / "absent.npz"], ["--seed", "-1"]),
+    ("--seed 2**32", lambda tmp, run: ["train", "mlp", "--seed", 2**32, "--data", tmp / "absent.npz"], ["--seed", "4294967296"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("make,fragments", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_hostile_input_gives_one_line_error(tmp_path, finished_run, make, fragments):
+    args = make(tmp_path, finished_run)
+    result = _invoke(args)
+    out = result.output
+    assert result.exit_code != 0, out
+    assert isinstance(result.exception, SystemExit), f"{result.exception!r}\n{out}"
+    assert "Traceback" not in out
+    errors = [line for line in out.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1, out
+    for fragment in fragments:
+        assert fragment.format(tmp=tmp_path) in errors[0], errors[0]
+    assert not (tmp_path / "r").exists(), "a refused start left a run directory"
+
+
+def test_corpus_size():
+    """The number of hostile inputs the corpus covers (quoted in the README)."""
+    assert len(CASES) == len({c[0] for c in CASES}) >= 27
+
+
+# ------------------------------------------------------- behaviour, not errors
+def test_forced_resume_keeps_the_recorded_config(tmp_path, finished_run):
+    run = _copy_run(tmp_path, finished_run)
+    for name in ("model.keras", "metrics.json"):  # as if killed after epoch 2 was committed
+        os.remove(run / name)
+    result = _invoke(["train", "--resume", run, "--epochs", 4, "--force", "--quiet"])
+    assert result.exit_code == 0, result.output
+    state = json.loads((run / "state.json").read_text())
+    lr = state["history"]["lr"]
+    # Cosine over 4 epochs from 0.002: the 4th epoch's rate is 0.002 * (1 + cos(3pi/4)) / 2.
+    assert lr[2] == pytest.approx(0.001, rel=1e-3)
+    assert lr[3] == pytest.approx(0.002 * (1 + np.cos(3 * np.pi / 4)) / 2, rel=1e-3)
+
+
+def test_flags_given_to_a_resume_are_the_only_changes(tmp_path, finished_run):
+    from cli.train_cmds import train_config
+
+    run = _copy_run(tmp_path, finished_run)
+    config = train_config(None, {"epochs": 5, "patience": 3}, True, str(run))
+    recorded = json.loads((run / "run.json").read_text())["config"]
+    changed = {k for k, v in config.to_dict().items() if recorded.get(k) != v}
+    assert changed == {"epochs", "patience"}
+    assert config.learning_rate == 0.002 and config.schedule == "cosine"
+
+
+def test_failed_start_leaves_no_run_behind(tmp_path, data_npz):
+    run = tmp_path / "r"
+    args = ["train", "mlp", "--data", data_npz, "--run-dir", run, "--epochs", 1, "--quiet",
+            "--input-shape", "12,12,3"]  # fmt: skip
+    first = _invoke(args)
+    assert first.exit_code != 0 and isinstance(first.exception, SystemExit)
+    assert (
+        first.output.startswith("Error: Input 0") and "incompatible with the layer" in first.output
+    )
+    assert not run.exists()
+    os.makedirs(run)  # a folder the user made is kept, and accepted by a plain re-run
+    assert _invoke(args).exit_code != 0 and run.is_dir() and not os.listdir(run)
+    fixed = _invoke([a for a in args if a not in ("--input-shape", "12,12,3")])
+    assert fixed.exit_code == 0, fixed.output
+
+
+def test_ctrl_c_says_how_to_resume(tmp_path, data_npz, monkeypatch):
+    from zoo.training import steps
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # what Ctrl-C raises inside fit
+
+    monkeypatch.setattr(steps, "fit_run", interrupted)
+    run = tmp_path / "r"
+    result = _invoke(["train", "mlp", "--data", data_npz, "--run-dir", run, "--quiet"])
+    assert result.exit_code == 130
+    assert f"zoo train --resume {run}" in result.output and "Aborted!" not in result.output
+    assert (run / "run.json").is_file()
+
+
+@pytest.mark.parametrize("how", ["--debug", "ZOO_DEBUG"])
+def test_debug_shows_the_traceback(tmp_path, how):
+    bad = _model_file(tmp_path, _flip_crc)
+    args = ["predict", bad, _image(tmp_path)]
+    result = _invoke(["--debug", *args]) if how == "--debug" else _invoke(args, {"ZOO_DEBUG": "1"})
+    assert result.exit_code != 0
+    assert not isinstance(result.exception, SystemExit)
+    assert "bad.keras" in str(result.exception)
+
+
+def test_api_errors_are_zoo_errors_naming_the_file(tmp_path):
+    import zoo
+    from zoo.errors import FileFormatError, ModelFileError, ZooError
+    from zoo.jsonio import read_json
+    from zoo.saving import UnsafeModelError
+    from zoo.training.runs import ResumeError
+
+    assert all(issubclass(c, ZooError) for c in (UnsafeModelError, ResumeError, ModelFileError))
+    with pytest.raises(ModelFileError, match="bad.keras"):
+        zoo.load_model(_model_file(tmp_path, _flip_crc))
+    big = _write(tmp_path / "big.json", "[" + "0," * 100 + "0]")
+    with pytest.raises(FileFormatError, match="big.json.*more than the 64 bytes"):
+        read_json(big, max_bytes=64)
+    assert read_json(big, list)[0] == 0

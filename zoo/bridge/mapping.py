@@ -1,0 +1,126 @@
+"""Which published weight files fit which zoo architecture, and how their layers are named.
+
+`KERAS_SOURCES` is the table of ``keras.applications`` ImageNet weight files
+(the publisher's file names, URLs and hashes, as ``keras.applications``
+itself downloads them), the zoo architecture and options each fits, the
+preprocessing the weights were trained with and the BatchNorm epsilon of the
+source. `zoo_layer_name` maps a layer name of such a file onto the zoo's.
+
+The ResNet files hold the paper's stride placement (the stride on the first
+1x1 conv of a bottleneck), so they fit ``stride_on="1x1"`` only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+__all__ = ["KERAS_SOURCES", "KerasSource", "keras_source", "zoo_layer_name"]
+
+_KERAS = "https://storage.googleapis.com/tensorflow/keras-applications/"
+
+
+@dataclasses.dataclass(frozen=True)
+class KerasSource:
+    """One architecture's ``keras.applications`` ImageNet weights.
+
+    Attributes:
+        arch: the zoo architecture, e.g. ``"resnet50"``.
+        stem: the file name stem, e.g. ``"resnet50"`` in
+            ``resnet50_weights_tf_dim_ordering_tf_kernels[_notop].h5``.
+        folder: the publisher's URL folder.
+        hashes: ``(with top, without top)`` file hashes (md5, as Keras' own
+            ``get_file`` checks them; 64 hex digits would be sha256).
+        options: the zoo options the weights need (e.g. ``stride_on="1x1"``).
+        preprocessing: the ``keras.applications`` convention they were trained
+            with (`zoo.training.preprocess` mode): ``"caffe"`` is BGR with the
+            ImageNet mean subtracted, no scaling.
+        bn_epsilon: the source's BatchNorm epsilon (None: no BatchNorm).
+        top_layers: the file's classifier layers (absent from ``_notop`` files).
+    """
+
+    arch: str
+    stem: str
+    folder: str
+    hashes: tuple[str, str]
+    options: tuple = ()
+    preprocessing: str = "caffe"
+    bn_epsilon: float | None = None
+    top_layers: tuple = ("predictions",)
+
+    def fname(self, include_top: bool) -> str:
+        """The published file name, e.g. ``resnet50_weights_tf_dim_ordering_tf_kernels.h5``."""
+        return f"{self.stem}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
+
+    def origin(self, include_top: bool) -> str:
+        """The publisher's URL of `fname`."""
+        return f"{self.folder}{self.fname(include_top)}"
+
+    def file_hash(self, include_top: bool) -> str:
+        return self.hashes[0 if include_top else 1]
+
+
+def _vgg(depth: int, hashes) -> KerasSource:
+    return KerasSource(
+        f"vgg{depth}",
+        f"vgg{depth}",
+        f"{_KERAS}vgg{depth}/",
+        hashes,
+        options=(("batch_norm", False), ("activation", "relu")),
+        top_layers=("fc1", "fc2", "predictions"),
+    )
+
+
+def _resnet(depth: int, hashes) -> KerasSource:
+    return KerasSource(
+        f"resnet{depth}",
+        f"resnet{depth}",
+        f"{_KERAS}resnet/",
+        hashes,
+        options=(("stride_on", "1x1"), ("batch_norm", True), ("activation", "relu")),
+        bn_epsilon=1.001e-5,
+    )
+
+
+#: The ``keras.applications`` ImageNet weight files, by zoo architecture; the
+#: hashes are those ``keras.applications`` (Keras 3.x) checks.
+KERAS_SOURCES: dict[str, KerasSource] = {
+    s.arch: s
+    for s in (
+        _vgg(16, ("64373286793e3c8b2b4e3219cbf3544b", "6d6bbae143d832006294945121d1f1fc")),
+        _vgg(19, ("cbe5617147190e668d6c5d5026f83318", "253f8cb515780f3b799900260a226db6")),
+        _resnet(50, ("2cb95161c43110f7111970584f804107", "4d473c1dd8becc155b73f8504c6f6626")),
+        _resnet(101, ("f1aeb4b969a6efcfb50fad2f0c20cfc5", "88cf7a10940856eca736dc7b7e228a21")),
+        _resnet(152, ("100835be76be38e30d865e96f2aaae62", "ee4c566cf9a93f14d82f913c2dc6dd0c")),
+    )
+}
+
+
+def keras_source(arch: str) -> KerasSource | None:
+    """The `KerasSource` for zoo architecture ``arch``, or None if it has none."""
+    return KERAS_SOURCES.get(arch)
+
+
+# The published ResNet files name their classifier "probs" (Keras loads them by order).
+_RESNET_NAMES = {"conv1_conv": "conv1", "conv1_bn": "conv1_bn", "probs": "predictions"}
+_RESNET_BLOCK = re.compile(r"^conv(\d)_block(\d+)_(\d)_(conv|bn)$")
+
+
+def zoo_layer_name(arch: str, name: str) -> str:
+    """The zoo's name for layer ``name`` of a ``keras.applications`` file of ``arch``.
+
+    ResNets: ``conv1_conv`` -> ``conv1``, ``conv1_bn`` -> ``conv1_bn``,
+    ``conv2_block1_1_conv`` -> ``stage1_unit1_conv1``, ``conv2_block1_0_conv``
+    (the projection shortcut) -> ``stage1_unit1_shortcut`` (and ``_bn``
+    likewise), the classifier ``probs`` -> ``predictions``. VGG keeps its names.
+    """
+    if not arch.startswith("resnet"):
+        return name
+    if name in _RESNET_NAMES:
+        return _RESNET_NAMES[name]
+    m = _RESNET_BLOCK.match(name)
+    if not m:
+        return name
+    stage, unit, k, kind = m.groups()
+    conv = "shortcut" if k == "0" else f"conv{k}"
+    return f"stage{int(stage) - 1}_unit{unit}_{conv}{'_bn' if kind == 'bn' else ''}"
