@@ -143,7 +143,8 @@ def load_model(path, *, compile: bool = False):
     from zoo.saving import load_model as _load
 
     if compile:
-        import zoo.training.losses  # noqa: F401  (registers the zoo's serializable losses)
-        import zoo.training.optimizers  # noqa: F401  (registers GroupRateOptimizer)
+        # registers the zoo's serializable losses and GroupRateOptimizer
+        import zoo.training.losses
+        import zoo.training.optimizers  # noqa: F401
 
     return _load(path, compile=compile)
