@@ -326,3 +326,20 @@ def test_architectures_without_published_weights_are_refused():
 
     with pytest.raises(WeightsError, match="no ImageNet weights"):
         zoo.build_model("resnet18", weights="imagenet:keras")
+
+
+def test_fine_tuning_backbone_gets_the_options_and_preprocessing_of_its_weights(folder, tmp_path):
+    """``load_backbone`` (``zoo finetune``) with a published keras.applications file:
+    ResNet-50 is built with the paper's stride placement the file needs, and the
+    inputs are preprocessed the Caffe way the weights were trained with."""
+    from zoo.transfer.backbone import load_backbone
+
+    _, notop_file, *_ = reference("resnet50", folder)
+    published = tmp_path / "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    shutil.copy(notop_file, published)
+    backbone = load_backbone("resnet50", (64, 64, 3), weights=str(published))
+    assert backbone.preprocessing.mode == "caffe"
+    assert backbone.model.zoo_options["stride_on"] == "1x1"
+    x = np.random.default_rng(1).normal(0, 40, (2, 64, 64, 3)).astype("float32")
+    want = features_reference("resnet50", folder, 64)(x).numpy().mean(axis=(1, 2))
+    np.testing.assert_allclose(backbone.model(x), want, rtol=1e-5, atol=1e-4 * np.abs(want).max())

@@ -168,6 +168,7 @@ def _from_zoo(name, data_shape, weights, preprocessing, kwargs, root) -> Backbon
         channels = (manifest.get("input_shape") or [None])[-1]
         base = _manifest_preprocessing(manifest)
         mode = {"mode": base.mode, "scale": base.scale, "offset": base.offset}
+    mode = mode or _bridged_weights_setup(spec.name, w, kwargs)
     if preprocessing is None:
         prep = for_model(data_shape, spec.min_input_shape, model_channels=channels)
         if mode:
@@ -180,6 +181,25 @@ def _from_zoo(name, data_shape, weights, preprocessing, kwargs, root) -> Backbon
         kwargs.setdefault("aux_logits", False)
     model = zoo.build_model(name, **kwargs)
     return Backbone(spec.name, "zoo", model, prep, weights=_describe(w))
+
+
+def _bridged_weights_setup(name: str, weights, kwargs: dict) -> dict:
+    """For ImageNet weights ported by `zoo.bridge`: the options they need and their preprocessing.
+
+    keras.applications' ResNet files fit ``stride_on="1x1"`` only and every such file
+    was trained on Caffe-style inputs (BGR, ImageNet mean subtracted); both are set
+    here unless the caller chose otherwise, so ``zoo finetune resnet50 DATA --weights
+    imagenet`` preprocesses as the weights expect.
+    """
+    from zoo import weights as weights_lib
+    from zoo.bridge import keras_source
+
+    mode = weights_lib.imagenet_preprocessing(name, weights)
+    if mode is None:
+        return {}
+    for key, value in keras_source(name).options:
+        kwargs.setdefault(key, value)
+    return {"mode": mode}
 
 
 def _describe(weights) -> str | None:
