@@ -53,6 +53,28 @@ def _unpack(shared: pathlib.Path, root: pathlib.Path) -> pathlib.Path | None:
     return folder
 
 
+def _unpack_quick(shared: pathlib.Path, root: pathlib.Path, per_class: int = 20):
+    """``--quick``: only the first ``per_class`` images of each class and split (a smoke run)."""
+    folder = root / "mnist-quick"
+    if (folder / "train").is_dir() and (folder / "test").is_dir():
+        return folder
+    archive = shared / "mnist.tar.gz"
+    if not archive.is_file():
+        return None
+    counts: dict[str, int] = {}
+    with tarfile.open(archive) as tar:
+        for member in tar:
+            parts = pathlib.PurePosixPath(member.name).parts
+            if not member.isfile() or len(parts) < 4:
+                continue
+            key = "/".join(parts[1:3])
+            if counts.get(key, 0) < per_class:
+                counts[key] = counts.get(key, 0) + 1
+                member.name = "/".join(parts[1:])
+                tar.extract(member, folder, filter="data")
+    return folder
+
+
 def _timed(fn):
     start = time.perf_counter()
     result = fn()
@@ -158,15 +180,15 @@ def main(argv=None) -> dict | None:
     p.add_argument("--root", default="/tmp/zoo-bench", help="Where MNIST is unpacked.")
     p.add_argument("--results", default=str(HERE / "RESULTS.md"), help="File to update.")
     args = p.parse_args(argv)
-    folder = _unpack(pathlib.Path(args.shared), pathlib.Path(args.root))
+    unpack = _unpack_quick if args.quick else _unpack
+    folder = unpack(pathlib.Path(args.shared), pathlib.Path(args.root))
     if folder is None:
         print(f"skipped: {args.shared}/mnist.tar.gz is absent", file=sys.stderr)
         return None
     r = measure(folder)
     r["command"] = " ".join(["python benchmarks/bench_decode_cache.py", *(argv or sys.argv[1:])])
     print(json.dumps({k: v for k, v in r.items() if k != "machine"}, indent=1))
-    if args.json:
-        pathlib.Path(args.json).write_text(json.dumps(r, indent=1))
+    _common.report("decode cache", r, args.json)
     if not args.quick:
         write_results(r, pathlib.Path(args.results))
     return r
