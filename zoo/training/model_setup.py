@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import keras
+
 from zoo.training.config import TrainConfig
 from zoo.training.execution import distribution_scope, precision_policy
 from zoo.training.fit_data import CLASSIFICATION_LOSSES, data_kwargs, prepare_split
@@ -19,12 +21,15 @@ from zoo.training.preprocess import Preprocessing, for_model
 
 __all__ = [
     "BuiltModel",
+    "OutputWeightedLoss",
     "all_layers",
     "build_for_data",
     "build_trainer",
     "compile_model",
     "evaluate_model",
     "has_penalty",
+    "inference_model",
+    "output_loss_weights",
     "resolve_jit_compile",
     "resolve_model",
 ]
@@ -47,6 +52,28 @@ class BuiltModel:
     trainer: Any
     prep: Preprocessing
     model_kwargs: dict
+
+
+class OutputWeightedLoss(keras.losses.Loss):
+    """A loss on outputs stacked on axis 1: ``sum_i weights[i] * loss(y, y_pred[:, i])``.
+
+    With GoogLeNet's weights (1, 0.3, 0.3) the value is main + 0.3 * (aux1 + aux2),
+    each term the configured loss averaged over the batch as Keras would report it
+    for that output alone.
+
+    Args:
+        loss: a `keras.losses.Loss` (its per-example ``call`` is used).
+        weights: one weight per stacked output.
+    """
+
+    def __init__(self, loss, weights, name="output_weighted_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.loss, self.output_weights = loss, tuple(float(w) for w in weights)
+
+    def call(self, y_true, y_pred):
+        return sum(
+            w * self.loss.call(y_true, y_pred[:, i]) for i, w in enumerate(self.output_weights) if w
+        )
 
 
 def build_for_data(name: str, bundle, config: TrainConfig, model_kwargs=None, preprocessing=None):
@@ -101,8 +128,16 @@ def build_trainer(model, bundle, config: TrainConfig, model_kwargs=None, preproc
     Returns:
         A `BuiltModel`.
 
+    A model with auxiliary outputs (GoogLeNet with ``aux_logits=True``) trains
+    behind a trainer whose one output stacks ``[main, aux...]`` on axis 1: the
+    loss is `OutputWeightedLoss` (the configured loss on each output, weighted
+    by `output_loss_weights`) and accuracy is the main output's, so the logs
+    keep their names (``loss``, ``accuracy``, ``val_accuracy``) and the labels
+    stay one array. ``net`` keeps every output (the run saves it for resume);
+    `inference_model` is what is evaluated and published.
+
     Raises:
-        ValueError: a bad model, or one with more than one output.
+        ValueError: a bad model, or several outputs without known loss weights.
     """
     import keras
 
@@ -110,24 +145,32 @@ def build_trainer(model, bundle, config: TrainConfig, model_kwargs=None, preproc
 
     with precision_policy(config), distribution_scope(config):
         name, net, prep, kwargs = resolve_model(model, bundle, config, model_kwargs, preprocessing)
-        if len(net.outputs) != 1:
-            raise ValueError(
-                f"zoo.train trains single-output models; {net.name!r} has {len(net.outputs)} "
-                f"outputs (build GoogLeNet without aux_logits, or compile and fit it yourself)."
-            )
+        weights = output_loss_weights(net)
         net = RegularizationPolicy.from_config(config).apply(net)
         augment = make_augmentation(config, input_shape=tuple(net.input_shape[1:]))
         trainer = net
-        if augment is not None:
+        if augment is not None or weights is not None:
             inputs = keras.Input(tuple(net.input_shape[1:]), name="train_input")
-            trainer = keras.Model(inputs, net(augment(inputs)), name=f"{net.name}_train")
-        compile_model(trainer, config, bundle.num_classes)
+            outputs = net(augment(inputs) if augment is not None else inputs)
+            if weights is not None:
+                outputs = keras.ops.stack(outputs, axis=1)
+            trainer = keras.Model(inputs, outputs, name=f"{net.name}_train")
+        compile_model(trainer, config, bundle.num_classes, output_weights=weights)
         trainer.optimizer.build(trainer.trainable_variables)
     return BuiltModel(name, net, trainer, prep, kwargs)
 
 
-def compile_model(model, config: TrainConfig, num_classes: int | None = None):
-    """Compiles ``model`` with the configured optimizer, loss and accuracy metric."""
+def compile_model(model, config: TrainConfig, num_classes: int | None = None, output_weights=None):
+    """Compiles ``model`` with the configured optimizer, loss and accuracy metric.
+
+    Args:
+        model: the model to compile.
+        config: the `TrainConfig`.
+        num_classes: unused (kept for callers).
+        output_weights: for a trainer whose output stacks several outputs on
+            axis 1 (`build_trainer`): their loss weights; accuracy is then the
+            first (main) output's.
+    """
     import keras
 
     from zoo.training.losses import make_loss
@@ -136,19 +179,63 @@ def compile_model(model, config: TrainConfig, num_classes: int | None = None):
     metrics = []
     if config.loss in CLASSIFICATION_LOSSES:
         if config.loss == "binary_crossentropy":
-            metrics = [keras.metrics.BinaryAccuracy(name="accuracy")]
+            metric = keras.metrics.binary_accuracy
         elif config.sparse_labels:
-            metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+            metric = keras.metrics.sparse_categorical_accuracy
         else:
-            metrics = [keras.metrics.CategoricalAccuracy(name="accuracy")]
+            metric = keras.metrics.categorical_accuracy
+        if output_weights is not None:
+            metric = _on_main_output(metric)
+        metrics = [keras.metrics.MeanMetricWrapper(metric, name="accuracy")]
+    loss = make_loss(config)
     model.compile(
         optimizer=make_optimizer(config),
-        loss=make_loss(config),
+        loss=loss if output_weights is None else OutputWeightedLoss(loss, output_weights),
         metrics=metrics,
         jit_compile=resolve_jit_compile(model, config.jit_compile),
         steps_per_execution=config.steps_per_execution,
     )
     return model
+
+
+def _on_main_output(metric):
+    def main_output(y_true, y_pred):
+        return metric(y_true, y_pred[:, 0])
+
+    main_output.__name__ = metric.__name__
+    return main_output
+
+
+def output_loss_weights(net) -> tuple | None:
+    """Loss weights of ``net``'s outputs; None for a single-output model.
+
+    GoogLeNet's ``[predictions, aux1, aux2]`` get the paper's
+    `zoo.models.inception.AUX_LOSS_WEIGHTS` (1, 0.3, 0.3).
+
+    Raises:
+        ValueError: several outputs whose weights the zoo does not know.
+    """
+    if len(net.outputs) == 1:
+        return None
+    from zoo.models.inception import AUX_LOSS_WEIGHTS
+
+    names = [t.name.split("/")[0] for t in net.outputs]
+    layers = [layer.name for layer in net.layers]
+    if len(net.outputs) == len(AUX_LOSS_WEIGHTS) and "predictions" in layers and "aux1" in layers:
+        return AUX_LOSS_WEIGHTS
+    raise ValueError(
+        f"zoo.train knows the loss weights of GoogLeNet's auxiliary outputs only; "
+        f"{net.name!r} has {len(net.outputs)} outputs {names} (compile and fit it yourself)."
+    )
+
+
+def inference_model(net):
+    """``net`` with its main output only (the auxiliary heads dropped, weights shared)."""
+    if len(net.outputs) == 1:
+        return net
+    from zoo.models.inception import without_aux
+
+    return without_aux(net)
 
 
 def all_layers(model) -> list:

@@ -35,7 +35,13 @@ from zoo.training.config import TrainConfig, as_config
 from zoo.training.doctor import DoctorCallback
 from zoo.training.execution import machine, versions
 from zoo.training.fit_data import data_argument, data_kwargs, load_data, prepare_split
-from zoo.training.model_setup import BuiltModel, build_trainer, evaluate_model, has_penalty
+from zoo.training.model_setup import (
+    BuiltModel,
+    build_trainer,
+    evaluate_model,
+    has_penalty,
+    inference_model,
+)
 from zoo.training.preprocess import Preprocessing
 from zoo.training.results import TrainResult, publish_result
 from zoo.training.run_checkpoint import RunCheckpoint
@@ -153,8 +159,10 @@ def prepare_run(
         config,
         run.path if run else None,
         # The doctor compares the first loss with ln(C); a regularization penalty
-        # in the loss would make that comparison raise a false alarm.
-        num_classes=None if has_penalty(built.net) else bundle.num_classes,
+        # in the loss (or auxiliary losses) would make that comparison raise a false alarm.
+        num_classes=None
+        if has_penalty(built.net) or len(built.net.outputs) > 1
+        else bundle.num_classes,
         has_validation=val_data is not None,
         verbose=1 if verbose else 0,
         csv_log=False,
@@ -302,7 +310,7 @@ def finalize_run(tr: TrainingRun, evaluate_test: bool = True) -> TrainResult:
             net = _load_best_or_none(tr.run, net)
     else:
         if evaluate_test and bundle.get("test") is not None:
-            metrics = evaluate_model(net, bundle, "test", tr.built.prep, tr.config)
+            metrics = evaluate_model(inference_model(net), bundle, "test", tr.built.prep, tr.config)
         if tr.run is not None:
             from zoo.saving import save_model
 
@@ -314,7 +322,9 @@ def finalize_run(tr: TrainingRun, evaluate_test: bool = True) -> TrainResult:
         s: bundle.num_examples(s) for s in ("train", "val", "test") if bundle.get(s) is not None
     }
     return TrainResult(
-        model=net,
+        model=inference_model(
+            net
+        ),  # the run keeps every output (for resume); callers get the main one
         history=history,
         metrics=metrics,
         run_dir=tr.run.path if tr.run else None,

@@ -1,0 +1,93 @@
+"""GoogLeNet with its auxiliary classifiers through the one training path (issue 14)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import zoo
+from zoo.models.inception import AUX_LOSS_WEIGHTS
+from zoo.training.config import TrainConfig
+from zoo.training.fit import train
+from zoo.training.results import publish_result
+
+SIZE, CLASSES = 65, 3  # 65x65: the smallest input the auxiliary heads take
+
+
+def _crossentropy(probs, labels):
+    p = np.clip(probs[np.arange(len(labels)), labels], 1e-7, 1.0)
+    return float(-np.mean(np.log(p)))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, size=(24, SIZE, SIZE, 3), dtype=np.uint8)
+    y = np.arange(24) % CLASSES
+    path = tmp_path_factory.mktemp("aux") / "data.npz"
+    np.savez(path, x_train=x[:12], y_train=y[:12], x_val=x[12:18], y_val=y[12:18],
+             x_test=x[18:], y_test=y[18:])  # fmt: skip
+    net = zoo.build_model(
+        "googlenet", input_shape=(SIZE, SIZE, 3), num_classes=CLASSES, aux_logits=True
+    )
+    before = {w.path: np.array(w) for w in net.weights if w.path.startswith("aux")}
+    run_dir = tmp_path_factory.mktemp("aux") / "run"
+    config = TrainConfig(epochs=2, batch_size=6, optimizer="sgd", learning_rate=0.05, seed=1)
+    result = train(net, str(path), config, run_dir=run_dir, verbose=0)
+    return net, before, result, run_dir, np.load(path)
+
+
+def test_aux_heads_are_trained(trained):
+    net, before, result, _, _ = trained
+    assert result.status == "completed"
+    assert before and any(w.path.startswith("aux1") for w in net.weights)
+    changed = [p for p, w in before.items() if not np.allclose(w, np.array(_var(net, p)))]
+    assert any(p.startswith("aux1") for p in changed) and any(p.startswith("aux2") for p in changed)
+
+
+def _var(net, path):
+    return next(w for w in net.weights if w.path == path)
+
+
+def test_reported_loss_is_main_plus_weighted_aux(trained):
+    _, _, result, run_dir, data = trained
+    assert AUX_LOSS_WEIGHTS == (1.0, 0.3, 0.3)
+    history = result.history
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(history)
+    full = zoo.load_model(run_dir / "model.keras")  # the run keeps every output, for resume
+    assert len(full.outputs) == 3
+    x, y = result.preprocessing(data["x_val"]), data["y_val"]
+    main, aux1, aux2 = full.predict(x, verbose=0)
+    by_hand = _crossentropy(main, y) + 0.3 * (_crossentropy(aux1, y) + _crossentropy(aux2, y))
+    assert history["val_loss"][-1] == pytest.approx(by_hand, rel=1e-4)
+    assert history["val_accuracy"][-1] == pytest.approx(np.mean(main.argmax(-1) == y))
+    # the aux terms are not negligible here, so a main-only loss would fail the check above
+    assert abs(by_hand - _crossentropy(main, y)) > 1e-3
+
+
+def test_published_model_has_the_main_output_only(trained, tmp_path):
+    _, _, result, run_dir, data = trained
+    assert len(result.model.outputs) == 1
+    folder = publish_result(result, "googlenet-aux", root=tmp_path)
+    published = zoo.load_model(folder / "model.keras")
+    assert len(published.outputs) == 1 and not any(
+        layer.name.startswith("aux") for layer in published.layers
+    )
+    full = zoo.load_model(run_dir / "model.keras")
+    x = result.preprocessing(data["x_test"])
+    np.testing.assert_allclose(
+        published.predict(x, verbose=0), full.predict(x, verbose=0)[0], rtol=1e-5, atol=1e-6
+    )
+    main = _crossentropy(full.predict(x, verbose=0)[0], data["y_test"])
+    assert result.metrics["test_loss"] == pytest.approx(main, rel=1e-4)  # main output only
+
+
+def test_unknown_multi_output_model_is_refused():
+    import keras
+
+    from zoo.training.model_setup import output_loss_weights
+
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, [keras.layers.Dense(2)(inputs), keras.layers.Dense(2)(inputs)])
+    with pytest.raises(ValueError, match="2 outputs"):
+        output_loss_weights(model)
