@@ -53,6 +53,7 @@ def test_registry_is_complete():
         "googlenet",
         "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
         "resnet20", "resnet32", "resnet44", "resnet56", "resnet110",
+        "plain18", "plain34", "plain20", "plain32", "plain44", "plain56", "plain110",
     }  # fmt: skip
     assert expected <= set(ALL)
 
