@@ -21,7 +21,10 @@ ALL = zoo.list_models()
 
 #: Each family's defaults that differ from ImageOptions (read from the papers).
 OVERRIDES = {
-    "lenet": {"num_classes": 10, "activation": "tanh", "kernel_initializer": "glorot_uniform"},
+    "lenet": {
+        "num_classes": 10, "activation": "tanh", "kernel_initializer": "glorot_uniform",
+        "variant": "modern",
+    },
     "alexnet": {"kernel_initializer": "glorot_uniform", "dropout": 0.5, "grouped": True, "lrn": True},
     "vgg": {"kernel_initializer": "glorot_uniform", "dropout": 0.5, "fc_units": 4096},
     "inception": {

@@ -221,11 +221,13 @@ class LeNetOptions(ImageOptions):
         num_classes: 10 (the digits).
         activation: ``"tanh"``, as in the paper.
         kernel_initializer: ``"glorot_uniform"``.
+        variant: ``"modern"`` (default) or ``"1998"`` (the paper's; `zoo.models.lenet`).
     """
 
     num_classes: int = 10
     activation: str = "tanh"
     kernel_initializer: str = "glorot_uniform"
+    variant: str = "modern"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
