@@ -12,8 +12,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import keras
-
 from zoo.training.config import TrainConfig
 from zoo.training.execution import distribution_scope, precision_policy
 from zoo.training.fit_data import CLASSIFICATION_LOSSES, data_kwargs, prepare_split
@@ -21,7 +19,6 @@ from zoo.training.preprocess import Preprocessing, for_model
 
 __all__ = [
     "BuiltModel",
-    "OutputWeightedLoss",
     "all_layers",
     "build_for_data",
     "build_trainer",
@@ -52,28 +49,6 @@ class BuiltModel:
     trainer: Any
     prep: Preprocessing
     model_kwargs: dict
-
-
-class OutputWeightedLoss(keras.losses.Loss):
-    """A loss on outputs stacked on axis 1: ``sum_i weights[i] * loss(y, y_pred[:, i])``.
-
-    With GoogLeNet's weights (1, 0.3, 0.3) the value is main + 0.3 * (aux1 + aux2),
-    each term the configured loss averaged over the batch as Keras would report it
-    for that output alone.
-
-    Args:
-        loss: a `keras.losses.Loss` (its per-example ``call`` is used).
-        weights: one weight per stacked output.
-    """
-
-    def __init__(self, loss, weights, name="output_weighted_loss", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.loss, self.output_weights = loss, tuple(float(w) for w in weights)
-
-    def call(self, y_true, y_pred):
-        return sum(
-            w * self.loss.call(y_true, y_pred[:, i]) for i, w in enumerate(self.output_weights) if w
-        )
 
 
 def build_for_data(name: str, bundle, config: TrainConfig, model_kwargs=None, preprocessing=None):
@@ -130,7 +105,7 @@ def build_trainer(model, bundle, config: TrainConfig, model_kwargs=None, preproc
 
     A model with auxiliary outputs (GoogLeNet with ``aux_logits=True``) trains
     behind a trainer whose one output stacks ``[main, aux...]`` on axis 1: the
-    loss is `OutputWeightedLoss` (the configured loss on each output, weighted
+    loss is `zoo.training.losses.OutputWeightedLoss` (the configured loss on each output, weighted
     by `output_loss_weights`) and accuracy is the main output's, so the logs
     keep their names (``loss``, ``accuracy``, ``val_accuracy``) and the labels
     stay one array. ``net`` keeps every output (the run saves it for resume);
@@ -173,20 +148,21 @@ def compile_model(model, config: TrainConfig, num_classes: int | None = None, ou
     """
     import keras
 
-    from zoo.training.losses import make_loss
+    from zoo.training.losses import OutputWeightedLoss, make_loss
     from zoo.training.optimizers import make_optimizer
 
     metrics = []
     if config.loss in CLASSIFICATION_LOSSES:
         if config.loss == "binary_crossentropy":
-            metric = keras.metrics.binary_accuracy
+            metric, fn = keras.metrics.BinaryAccuracy, keras.metrics.binary_accuracy
         elif config.sparse_labels:
-            metric = keras.metrics.sparse_categorical_accuracy
+            metric = keras.metrics.SparseCategoricalAccuracy
+            fn = keras.metrics.sparse_categorical_accuracy
         else:
-            metric = keras.metrics.categorical_accuracy
-        if output_weights is not None:
-            metric = _on_main_output(metric)
-        metrics = [keras.metrics.MeanMetricWrapper(metric, name="accuracy")]
+            metric, fn = keras.metrics.CategoricalAccuracy, keras.metrics.categorical_accuracy
+        metrics = [metric(name="accuracy")]
+        if output_weights is not None:  # the main output's accuracy
+            metrics = [keras.metrics.MeanMetricWrapper(_on_main_output(fn), name="accuracy")]
     loss = make_loss(config)
     model.compile(
         optimizer=make_optimizer(config),
@@ -198,11 +174,12 @@ def compile_model(model, config: TrainConfig, num_classes: int | None = None, ou
     return model
 
 
-def _on_main_output(metric):
-    def main_output(y_true, y_pred):
-        return metric(y_true, y_pred[:, 0])
+def _on_main_output(fn):
+    """``fn`` (a per-example metric) on the first of the outputs stacked on axis 1."""
 
-    main_output.__name__ = metric.__name__
+    def main_output(y_true, y_pred):
+        return fn(y_true, y_pred[:, 0])
+
     return main_output
 
 
@@ -219,13 +196,13 @@ def output_loss_weights(net) -> tuple | None:
         return None
     from zoo.models.inception import AUX_LOSS_WEIGHTS
 
-    names = [t.name.split("/")[0] for t in net.outputs]
-    layers = [layer.name for layer in net.layers]
-    if len(net.outputs) == len(AUX_LOSS_WEIGHTS) and "predictions" in layers and "aux1" in layers:
+    names = list(net.output_names)
+    if names == ["predictions", "aux1", "aux2"]:
         return AUX_LOSS_WEIGHTS
     raise ValueError(
-        f"zoo.train knows the loss weights of GoogLeNet's auxiliary outputs only; "
-        f"{net.name!r} has {len(net.outputs)} outputs {names} (compile and fit it yourself)."
+        f"zoo.train knows the loss weights of GoogLeNet's outputs ['predictions', 'aux1', "
+        f"'aux2'] only; {net.name!r} has {len(names)} outputs {names} (compile and fit it "
+        f"yourself)."
     )
 
 
