@@ -99,7 +99,7 @@ def lenet5(o: LeNetOptions):
 
     from zoo import blocks
 
-    if o.variant != "modern":
+    if str(o.variant) != "modern":  # `--model-arg variant=1998` parses as the number 1998
         return _lenet5_1998(o)
     inputs = blocks.model_input(o)
     x = inputs
@@ -115,7 +115,7 @@ def lenet5(o: LeNetOptions):
 
 
 def _check_1998(o: LeNetOptions) -> None:
-    if o.variant != "1998":
+    if str(o.variant) != "1998":
         raise ValueError(f"lenet5: variant must be 'modern' or '1998'; received {o.variant!r}.")
     bad = {k: v for k, v in (("activation", o.activation), ("batch_norm", o.batch_norm),
                              ("dropout", o.dropout)) if v not in ("tanh", False, 0.0)}  # fmt: skip

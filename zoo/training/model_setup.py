@@ -54,8 +54,9 @@ class BuiltModel:
 def build_for_data(name: str, bundle, config: TrainConfig, model_kwargs=None, preprocessing=None):
     """Builds registered model ``name`` for ``bundle``: input size, channels, classes.
 
-    Data smaller than the architecture's minimum is zero-padded up to it (as
-    LeNet-5's 32x32 input takes 28x28 MNIST digits).
+    Data smaller than the architecture's minimum (or than an ``input_shape``
+    in ``model_kwargs``) is zero-padded up to it (as LeNet-5's 32x32 input
+    takes 28x28 MNIST digits).
 
     Returns:
         ``(model, preprocessing, builder kwargs)``.
@@ -64,7 +65,10 @@ def build_for_data(name: str, bundle, config: TrainConfig, model_kwargs=None, pr
 
     spec = zoo.get_spec(name)
     kwargs = dict(model_kwargs or {})
-    prep = preprocessing or for_model(bundle.input_shape, spec.min_input_shape)
+    # pad up to the architecture's minimum, or to an input_shape asked for (GoogLeNet's aux heads
+    # need 65x65: `--input-shape 65,65,1` on 28x28 digits)
+    target = kwargs.get("input_shape") or spec.min_input_shape
+    prep = preprocessing or for_model(bundle.input_shape, target)
     kwargs.setdefault("input_shape", prep.output_shape(bundle.input_shape))
     kwargs.setdefault("num_classes", bundle.num_classes)
     if config.loss in ("svm_hinge", "hinge_cs") or config.from_logits:
