@@ -19,42 +19,60 @@ def _crossentropy(probs, labels):
     return float(-np.mean(np.log(p)))
 
 
+class _Interrupted(Exception):
+    pass
+
+
+def _interrupt_after_first_epoch():
+    import keras
+
+    class Interrupt(keras.callbacks.Callback):  # runs after the run's checkpoint (added last)
+        def on_epoch_end(self, epoch, logs=None):
+            raise _Interrupted
+
+    return Interrupt()
+
+
+def _aux_weights(model) -> dict:
+    return {w.path: np.array(w) for w in model.weights if w.path.startswith("aux")}
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
+    """Two epochs of GoogLeNet with aux heads, interrupted after the first and resumed."""
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, size=(24, SIZE, SIZE, 3), dtype=np.uint8)
     y = np.arange(24) % CLASSES
     path = tmp_path_factory.mktemp("aux") / "data.npz"
     np.savez(path, x_train=x[:12], y_train=y[:12], x_val=x[12:18], y_val=y[12:18],
              x_test=x[18:], y_test=y[18:])  # fmt: skip
-    net = zoo.build_model(
-        "googlenet", input_shape=(SIZE, SIZE, 3), num_classes=CLASSES, aux_logits=True
-    )
-    before = {w.path: np.array(w) for w in net.weights if w.path.startswith("aux")}
     run_dir = tmp_path_factory.mktemp("aux") / "run"
     config = TrainConfig(epochs=2, batch_size=6, optimizer="sgd", learning_rate=0.05, seed=1)
-    result = train(net, str(path), config, run_dir=run_dir, verbose=0)
-    return net, before, result, run_dir, np.load(path)
+    kwargs = {"aux_logits": True, "input_shape": (SIZE, SIZE, 3)}
+    with pytest.raises(_Interrupted):
+        train("googlenet", str(path), config, run_dir=run_dir, model_kwargs=kwargs,
+              callbacks=[_interrupt_after_first_epoch()], verbose=0)  # fmt: skip
+    first = zoo.load_model(run_dir / "best.keras")  # the run keeps every output, for resume
+    assert first.output_names == ["predictions", "aux1", "aux2"]
+    result = train(run_dir=run_dir, resume=True, verbose=0)
+    full = zoo.load_model(run_dir / "model.keras")  # the run's final model keeps every output
+    return _aux_weights(first), result, full, np.load(path)
 
 
-def test_aux_heads_are_trained(trained):
-    net, before, result, _, _ = trained
-    assert result.status == "completed"
-    assert before and any(w.path.startswith("aux1") for w in net.weights)
-    changed = [p for p, w in before.items() if not np.allclose(w, np.array(_var(net, p)))]
+def test_aux_heads_are_trained_and_resumed(trained):
+    first, result, full, _ = trained
+    assert result.status == "completed" and result.history["epoch"] == [1, 2]
+    final = _aux_weights(full)
+    assert set(final) == set(first)
+    changed = [p for p, w in first.items() if not np.allclose(w, final[p])]
     assert any(p.startswith("aux1") for p in changed) and any(p.startswith("aux2") for p in changed)
 
 
-def _var(net, path):
-    return next(w for w in net.weights if w.path == path)
-
-
 def test_reported_loss_is_main_plus_weighted_aux(trained):
-    _, _, result, run_dir, data = trained
+    _, result, full, data = trained
     assert AUX_LOSS_WEIGHTS == (1.0, 0.3, 0.3)
     history = result.history
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(history)
-    full = zoo.load_model(run_dir / "model.keras")  # the run keeps every output, for resume
     assert len(full.outputs) == 3
     x, y = result.preprocessing(data["x_val"]), data["y_val"]
     main, aux1, aux2 = full.predict(x, verbose=0)
@@ -66,19 +84,17 @@ def test_reported_loss_is_main_plus_weighted_aux(trained):
 
 
 def test_published_model_has_the_main_output_only(trained, tmp_path):
-    _, _, result, run_dir, data = trained
+    _, result, full, data = trained
     assert len(result.model.outputs) == 1
     folder = publish_result(result, "googlenet-aux", root=tmp_path)
     published = zoo.load_model(folder / "model.keras")
     assert len(published.outputs) == 1 and not any(
         layer.name.startswith("aux") for layer in published.layers
     )
-    full = zoo.load_model(run_dir / "model.keras")
     x = result.preprocessing(data["x_test"])
-    np.testing.assert_allclose(
-        published.predict(x, verbose=0), full.predict(x, verbose=0)[0], rtol=1e-5, atol=1e-6
-    )
-    main = _crossentropy(full.predict(x, verbose=0)[0], data["y_test"])
+    main_out = full.predict(x, verbose=0)[0]
+    np.testing.assert_allclose(published.predict(x, verbose=0), main_out, rtol=1e-5, atol=1e-6)
+    main = _crossentropy(main_out, data["y_test"])
     assert result.metrics["test_loss"] == pytest.approx(main, rel=1e-4)  # main output only
 
 
