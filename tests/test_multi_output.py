@@ -56,11 +56,11 @@ def trained(tmp_path_factory):
     assert first.output_names == ["predictions", "aux1", "aux2"]
     result = train(run_dir=run_dir, resume=True, verbose=0)
     full = zoo.load_model(run_dir / "model.keras")  # the run's final model keeps every output
-    return _aux_weights(first), result, full, np.load(path)
+    return _aux_weights(first), result, full, np.load(path), str(path)
 
 
 def test_aux_heads_are_trained_and_resumed(trained):
-    first, result, full, _ = trained
+    first, result, full, _, _ = trained
     assert result.status == "completed" and result.history["epoch"] == [1, 2]
     final = _aux_weights(full)
     assert set(final) == set(first)
@@ -69,7 +69,7 @@ def test_aux_heads_are_trained_and_resumed(trained):
 
 
 def test_reported_loss_is_main_plus_weighted_aux(trained):
-    _, result, full, data = trained
+    _, result, full, data, _ = trained
     assert AUX_LOSS_WEIGHTS == (1.0, 0.3, 0.3)
     history = result.history
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(history)
@@ -84,7 +84,7 @@ def test_reported_loss_is_main_plus_weighted_aux(trained):
 
 
 def test_published_model_has_the_main_output_only(trained, tmp_path):
-    _, result, full, data = trained
+    _, result, full, data, _ = trained
     assert len(result.model.outputs) == 1
     folder = publish_result(result, "googlenet-aux", root=tmp_path)
     published = zoo.load_model(folder / "model.keras")
@@ -96,6 +96,19 @@ def test_published_model_has_the_main_output_only(trained, tmp_path):
     np.testing.assert_allclose(published.predict(x, verbose=0), main_out, rtol=1e-5, atol=1e-6)
     main = _crossentropy(main_out, data["y_test"])
     assert result.metrics["test_loss"] == pytest.approx(main, rel=1e-4)  # main output only
+
+
+def test_evaluating_the_run_uses_the_main_output(trained):
+    from zoo.evaluate import evaluate, load_trained
+
+    _, result, full, data, path = trained
+    loaded = load_trained(result.run_dir)  # the run's model.keras has the three outputs
+    assert len(loaded.model.outputs) == 1
+    report = evaluate(result.run_dir, path, "test")
+    x = result.preprocessing(data["x_test"])
+    assert report["accuracy"] == pytest.approx(
+        np.mean(full.predict(x, verbose=0)[0].argmax(-1) == data["y_test"])
+    )
 
 
 def test_unknown_multi_output_model_is_refused():
