@@ -35,13 +35,7 @@ from zoo.training.config import TrainConfig, as_config
 from zoo.training.doctor import DoctorCallback
 from zoo.training.execution import machine, versions
 from zoo.training.fit_data import data_argument, data_kwargs, load_data, prepare_split
-from zoo.training.model_setup import (
-    BuiltModel,
-    build_trainer,
-    evaluate_model,
-    has_penalty,
-    inference_model,
-)
+from zoo.training.model_setup import BuiltModel, build_trainer, evaluate_model, has_penalty
 from zoo.training.preprocess import Preprocessing
 from zoo.training.results import TrainResult, publish_result
 from zoo.training.run_checkpoint import RunCheckpoint
@@ -159,10 +153,8 @@ def prepare_run(
         config,
         run.path if run else None,
         # The doctor compares the first loss with ln(C); a regularization penalty
-        # in the loss (or auxiliary losses) would make that comparison raise a false alarm.
-        num_classes=None
-        if has_penalty(built.net) or len(built.net.outputs) > 1
-        else bundle.num_classes,
+        # (or auxiliary losses) in the loss would make that comparison raise a false alarm.
+        num_classes=None if has_penalty(built.net) or built.net.outputs[1:] else bundle.num_classes,
         has_validation=val_data is not None,
         verbose=1 if verbose else 0,
         csv_log=False,
@@ -300,7 +292,10 @@ def finalize_run(tr: TrainingRun, evaluate_test: bool = True) -> TrainResult:
     """Step 4: the run's history, status and findings; test metrics; final model and metrics.json.
 
     A diverged run writes no final model and returns its best model (when saved).
+    A model with auxiliary outputs is saved whole and returned with its main output only.
     """
+    from zoo.training.model_setup import inference_model
+
     history = _full_history(tr)
     epochs_done = len(history.get("epoch", history.get("loss", [])))
     status = _status(tr, epochs_done)
@@ -317,14 +312,13 @@ def finalize_run(tr: TrainingRun, evaluate_test: bool = True) -> TrainResult:
             save_model(net, tr.run.file(runs.FINAL_MODEL))
             runs.write_json(tr.run.file(runs.METRICS_JSON),
                             {"status": status, "epochs": epochs_done, **metrics})  # fmt: skip
+    net = inference_model(net)  # the run keeps every output (for resume); callers get the main one
     doctor = find_callback(tr.callbacks, DoctorCallback)
     splits = {
         s: bundle.num_examples(s) for s in ("train", "val", "test") if bundle.get(s) is not None
     }
     return TrainResult(
-        model=inference_model(
-            net
-        ),  # the run keeps every output (for resume); callers get the main one
+        model=net,
         history=history,
         metrics=metrics,
         run_dir=tr.run.path if tr.run else None,
