@@ -21,14 +21,19 @@ ALL = zoo.list_models()
 
 #: Each family's defaults that differ from ImageOptions (read from the papers).
 OVERRIDES = {
-    "lenet": {"num_classes": 10, "activation": "tanh", "kernel_initializer": "glorot_uniform"},
+    "lenet": {
+        "num_classes": 10, "activation": "tanh", "kernel_initializer": "glorot_uniform",
+        "variant": "modern",
+    },
     "alexnet": {"kernel_initializer": "glorot_uniform", "dropout": 0.5, "grouped": True, "lrn": True},
     "vgg": {"kernel_initializer": "glorot_uniform", "dropout": 0.5, "fc_units": 4096},
     "inception": {
         "kernel_initializer": "glorot_uniform", "dropout": 0.4, "aux_logits": False, "lrn": True,
     },
-    "resnet": {"batch_norm": True, "stride_on": "3x3"},
-    "resnet_cifar": {"num_classes": 10, "batch_norm": True},
+    "resnet": {"batch_norm": True, "stride_on": "3x3", "residual": True},
+    "resnet_cifar": {"num_classes": 10, "batch_norm": True, "residual": True},
+    "plain": {"batch_norm": True, "stride_on": "3x3", "residual": False},
+    "plain_cifar": {"num_classes": 10, "batch_norm": True, "residual": False},
     "mlp": {"num_classes": 10, "hidden_units": (512, 256)},
     "perceptron": {
         "num_classes": 1, "classifier_activation": "sigmoid", "kernel_initializer": "glorot_uniform",

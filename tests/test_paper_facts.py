@@ -176,3 +176,29 @@ def test_list_models_wildcards_and_natural_sort():
     assert "vgg11_lrn" not in zoo.list_models("vgg*", exclude="*lrn")
     assert "inception_v1" in zoo.list_models(aliases=True)
     assert zoo.get_spec("inception_v1").name == "googlenet"
+
+
+@pytest.mark.parametrize("depth", [18, 34, 20, 56])
+def test_plain_nets_are_resnets_without_shortcuts(depth):
+    """He et al. 2016, Table 2 / Fig. 6: the same layers, no shortcut, no addition."""
+    plain = symbolic.graph(f"plain{depth}")
+    res = symbolic.graph(f"resnet{depth}")
+    assert plain.name == f"plain{depth}"
+    assert not any(type(layer).__name__ == "Add" for layer in plain.layers)
+    kept = [n.name for n in res.layers if "_shortcut" not in n.name and not n.name.endswith("_add")]
+    assert [layer.name for layer in plain.layers] == kept
+    projections = sum(
+        layer.count_params() for layer in res.layers if "_shortcut" in layer.name
+    )  # option-B projections on ImageNet; option A (CIFAR) has no parameters
+    assert plain.count_params() == res.count_params() - projections
+    if depth in (20, 56):
+        assert projections == 0 and plain.count_params() == res.count_params()
+    else:
+        assert projections == 175_616  # 64->128, 128->256, 256->512 1x1 conv + BN
+
+
+def test_residual_option_builds_the_plain_net():
+    a = symbolic.graph("resnet20", residual=False)
+    assert [layer.name for layer in a.layers] == [
+        layer.name for layer in symbolic.graph("plain20").layers
+    ]

@@ -31,7 +31,7 @@ def _module_available(name: str) -> bool:
 def export_model(
     model, path, *, format: str = "savedmodel", overwrite: bool = False, root=None
 ) -> str:
-    """Exports a model through Keras' own ``model.export``.
+    """Exports a model through Keras' own ``model.export`` (auxiliary outputs dropped).
 
     Args:
         model: a ``keras.Model``, a checkpoint name (hashes verified) or a
@@ -87,6 +87,9 @@ def export_model(
             model = load_pretrained(source, root)
         else:
             model = load_model(source)
+    if len(model.outputs) > 1 and all(n.startswith("aux") for n in model.output_names[1:]):
+        # a run's GoogLeNet keeps its auxiliary heads: export the main output only
+        model = keras.Model(model.inputs, model.outputs[0], name=model.name)
     if os.path.exists(path):
         if os.path.isdir(path):
             shutil.rmtree(path)

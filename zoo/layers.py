@@ -2,7 +2,8 @@
 
 Every layer here is registered under the ``zoo`` package, so a model that
 uses one reloads from ``.keras`` with ``safe_mode=True`` once ``zoo`` is
-imported (``zoo.load_model`` does that for you).
+imported (``zoo.load_model`` does that for you). LeNet-5's 1998 layers live in
+`zoo.layers_lenet` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -10,11 +11,17 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from zoo.layers_lenet import ConnectionTableConv2D, RBFOutput, ScaledTanh, TrainableSubsampling
+
 __all__ = [
     "ChannelPadShortcut",
+    "ConnectionTableConv2D",
     "HardThreshold",
     "LocalResponseNormalization",
     "Maxout",
+    "RBFOutput",
+    "ScaledTanh",
+    "TrainableSubsampling",
 ]
 
 

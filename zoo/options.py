@@ -221,11 +221,13 @@ class LeNetOptions(ImageOptions):
         num_classes: 10 (the digits).
         activation: ``"tanh"``, as in the paper.
         kernel_initializer: ``"glorot_uniform"``.
+        variant: ``"modern"`` (default) or ``"1998"`` (the paper's; `zoo.models.lenet`).
     """
 
     num_classes: int = 10
     activation: str = "tanh"
     kernel_initializer: str = "glorot_uniform"
+    variant: str = "modern"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -318,10 +320,12 @@ class ResNetOptions(ImageOptions):
         stride_on: where a bottleneck's stride sits: ``"3x3"`` (v1.5, as
             torchvision and timm) or ``"1x1"`` (the paper's Caffe models and
             keras.applications, 3.86 G multiply-adds for ResNet-50).
+        residual: add the shortcuts; False builds the paper's plain net.
     """
 
     batch_norm: bool = True
     stride_on: str = "3x3"
+    residual: bool = True
 
     def validate(self, spec) -> ResNetOptions:
         o = super().validate(spec)
@@ -340,10 +344,12 @@ class CifarResNetOptions(ImageOptions):
     Attributes:
         num_classes: 10 (CIFAR-10).
         batch_norm: True, as in the paper.
+        residual: add the shortcuts; False builds the plain net of Fig. 6.
     """
 
     num_classes: int = 10
     batch_norm: bool = True
+    residual: bool = True
 
 
 def rename_deprecated(kwargs: dict, *, stacklevel: int = 3) -> dict:

@@ -260,6 +260,10 @@ def _from_manifest(model, manifest: dict | None, source: str, folder) -> Trained
 
 
 def _trained(model, class_names, preprocessing, source, **rest) -> TrainedModel:
+    if len(getattr(model, "outputs", None) or ()) > 1:  # a run's GoogLeNet keeps its aux heads
+        from zoo.training.model_setup import inference_model
+
+        model = inference_model(model)
     outputs = model.outputs[0].shape[-1] if getattr(model, "outputs", None) else None
     outputs = int(outputs) if outputs is not None else None
     known = bool(class_names)

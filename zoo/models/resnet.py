@@ -25,6 +25,11 @@ n basic blocks with 16/32/64 filters, global average pooling and a 10-way
 classifier; shortcuts are identities, zero-padded in channels and subsampled
 where the shape changes ("option A"), so they add no parameters.
 
+``residual=False`` drops every shortcut and its addition (the "plain" nets
+of Section 4 and Fig. 6, registered as ``plain18``... in `zoo.models.plain`):
+the same layers and names otherwise, so a plain net has the residual net's
+parameters minus the projection shortcuts (none on CIFAR).
+
 Reference:
     He, Zhang, Ren & Sun, "Deep Residual Learning for Image Recognition",
     CVPR 2016 (arXiv:1512.03385).
@@ -92,6 +97,8 @@ def _unit(x, kind, filters, strides, prefix, shortcut, o, symmetric=False):
         )
         y = _conv(y, filters, 3, second, f"{prefix}_conv2", symmetric, activation=act, **conv)
         y = blocks.conv_bn_act(y, out_filters, 1, name=f"{prefix}_conv3", activation=None, **conv)
+    if not o.residual:  # the plain net (Section 4.1, Fig. 6): no shortcut, no add
+        return blocks.apply_activation(y, act, f"{prefix}_out")
     if shortcut == "projection":
         s = blocks.conv_bn_act(
             x, out_filters, 1, strides=strides, name=f"{prefix}_shortcut", activation=None, **conv
@@ -150,7 +157,9 @@ def _resnet_imagenet(depth: int, o: ResNetOptions):
             x = _unit(x, kind, filters, strides, f"stage{s}_unit{u}", shortcut, o, True)
             in_filters = out
     x = _head(x, o)
-    return blocks.finalize(inputs, x, name=o.name or f"resnet{depth}")
+    return blocks.finalize(
+        inputs, x, name=o.name or f"{'resnet' if o.residual else 'plain'}{depth}"
+    )
 
 
 def _resnet_cifar(depth: int, o: CifarResNetOptions):
@@ -168,7 +177,9 @@ def _resnet_cifar(depth: int, o: CifarResNetOptions):
             x = _unit(x, "basic", filters, strides, f"stage{s}_unit{u}", shortcut, o)
             in_filters = filters
     x = _head(x, o)
-    return blocks.finalize(inputs, x, name=o.name or f"resnet{depth}")
+    return blocks.finalize(
+        inputs, x, name=o.name or f"{'resnet' if o.residual else 'plain'}{depth}"
+    )
 
 
 def _imagenet_model(depth: int):

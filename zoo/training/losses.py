@@ -21,6 +21,7 @@ __all__ = [
     "Cauchy",
     "Fair",
     "MulticlassHinge",
+    "OutputWeightedLoss",
     "TukeyBiweight",
     "make_loss",
 ]
@@ -183,6 +184,28 @@ class TukeyBiweight(_RobustLoss):
         c2_6 = self.c * self.c / 6.0
         u = ops.minimum(ops.square(r / self.c), 1.0)  # |r| > c  ->  u = 1  ->  c^2/6
         return c2_6 * (1.0 - ops.power(1.0 - u, 3))
+
+
+class OutputWeightedLoss(keras.losses.Loss):
+    """A loss on outputs stacked on axis 1: ``sum_i weights[i] * loss(y, y_pred[:, i])``.
+
+    With GoogLeNet's weights (1, 0.3, 0.3) the value is main + 0.3 * (aux1 + aux2),
+    each term the configured loss averaged over the batch as Keras would report it
+    for that output alone.
+
+    Args:
+        loss: a `keras.losses.Loss` (its per-example ``call`` is used).
+        weights: one weight per stacked output.
+    """
+
+    def __init__(self, loss, weights, name="output_weighted_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.loss, self.output_weights = loss, tuple(float(w) for w in weights)
+
+    def call(self, y_true, y_pred):
+        return sum(
+            w * self.loss.call(y_true, y_pred[:, i]) for i, w in enumerate(self.output_weights) if w
+        )
 
 
 def make_loss(config: Any) -> keras.losses.Loss:

@@ -25,6 +25,8 @@ __all__ = [
     "compile_model",
     "evaluate_model",
     "has_penalty",
+    "inference_model",
+    "output_loss_weights",
     "resolve_jit_compile",
     "resolve_model",
 ]
@@ -52,8 +54,9 @@ class BuiltModel:
 def build_for_data(name: str, bundle, config: TrainConfig, model_kwargs=None, preprocessing=None):
     """Builds registered model ``name`` for ``bundle``: input size, channels, classes.
 
-    Data smaller than the architecture's minimum is zero-padded up to it (as
-    LeNet-5's 32x32 input takes 28x28 MNIST digits).
+    Data smaller than the architecture's minimum (or than an ``input_shape``
+    in ``model_kwargs``) is zero-padded up to it (as LeNet-5's 32x32 input
+    takes 28x28 MNIST digits).
 
     Returns:
         ``(model, preprocessing, builder kwargs)``.
@@ -62,7 +65,10 @@ def build_for_data(name: str, bundle, config: TrainConfig, model_kwargs=None, pr
 
     spec = zoo.get_spec(name)
     kwargs = dict(model_kwargs or {})
-    prep = preprocessing or for_model(bundle.input_shape, spec.min_input_shape)
+    # pad up to the architecture's minimum, or to an input_shape asked for (GoogLeNet's aux heads
+    # need 65x65: `--input-shape 65,65,1` on 28x28 digits)
+    target = kwargs.get("input_shape") or spec.min_input_shape
+    prep = preprocessing or for_model(bundle.input_shape, target)
     kwargs.setdefault("input_shape", prep.output_shape(bundle.input_shape))
     kwargs.setdefault("num_classes", bundle.num_classes)
     if config.loss in ("svm_hinge", "hinge_cs") or config.from_logits:
@@ -101,8 +107,16 @@ def build_trainer(model, bundle, config: TrainConfig, model_kwargs=None, preproc
     Returns:
         A `BuiltModel`.
 
+    A model with auxiliary outputs (GoogLeNet with ``aux_logits=True``) trains
+    behind a trainer whose one output stacks ``[main, aux...]`` on axis 1: the
+    loss is `zoo.training.losses.OutputWeightedLoss` (the configured loss on each output, weighted
+    by `output_loss_weights`) and accuracy is the main output's, so the logs
+    keep their names (``loss``, ``accuracy``, ``val_accuracy``) and the labels
+    stay one array. ``net`` keeps every output (the run saves it for resume);
+    `inference_model` is what is evaluated and published.
+
     Raises:
-        ValueError: a bad model, or one with more than one output.
+        ValueError: a bad model, or several outputs without known loss weights.
     """
     import keras
 
@@ -110,45 +124,99 @@ def build_trainer(model, bundle, config: TrainConfig, model_kwargs=None, preproc
 
     with precision_policy(config), distribution_scope(config):
         name, net, prep, kwargs = resolve_model(model, bundle, config, model_kwargs, preprocessing)
-        if len(net.outputs) != 1:
-            raise ValueError(
-                f"zoo.train trains single-output models; {net.name!r} has {len(net.outputs)} "
-                f"outputs (build GoogLeNet without aux_logits, or compile and fit it yourself)."
-            )
+        weights = output_loss_weights(net)
         net = RegularizationPolicy.from_config(config).apply(net)
         augment = make_augmentation(config, input_shape=tuple(net.input_shape[1:]))
         trainer = net
-        if augment is not None:
+        if augment is not None or weights is not None:
             inputs = keras.Input(tuple(net.input_shape[1:]), name="train_input")
-            trainer = keras.Model(inputs, net(augment(inputs)), name=f"{net.name}_train")
-        compile_model(trainer, config, bundle.num_classes)
+            outputs = net(augment(inputs) if augment is not None else inputs)
+            if weights is not None:
+                outputs = keras.ops.stack(outputs, axis=1)
+            trainer = keras.Model(inputs, outputs, name=f"{net.name}_train")
+        compile_model(trainer, config, bundle.num_classes, output_weights=weights)
         trainer.optimizer.build(trainer.trainable_variables)
     return BuiltModel(name, net, trainer, prep, kwargs)
 
 
-def compile_model(model, config: TrainConfig, num_classes: int | None = None):
-    """Compiles ``model`` with the configured optimizer, loss and accuracy metric."""
+def compile_model(model, config: TrainConfig, num_classes: int | None = None, output_weights=None):
+    """Compiles ``model`` with the configured optimizer, loss and accuracy metric.
+
+    Args:
+        model: the model to compile.
+        config: the `TrainConfig`.
+        num_classes: unused (kept for callers).
+        output_weights: for a trainer whose output stacks several outputs on
+            axis 1 (`build_trainer`): their loss weights; accuracy is then the
+            first (main) output's.
+    """
     import keras
 
-    from zoo.training.losses import make_loss
+    from zoo.training.losses import OutputWeightedLoss, make_loss
     from zoo.training.optimizers import make_optimizer
 
     metrics = []
     if config.loss in CLASSIFICATION_LOSSES:
         if config.loss == "binary_crossentropy":
-            metrics = [keras.metrics.BinaryAccuracy(name="accuracy")]
+            metric, fn = keras.metrics.BinaryAccuracy, keras.metrics.binary_accuracy
         elif config.sparse_labels:
-            metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+            metric = keras.metrics.SparseCategoricalAccuracy
+            fn = keras.metrics.sparse_categorical_accuracy
         else:
-            metrics = [keras.metrics.CategoricalAccuracy(name="accuracy")]
+            metric, fn = keras.metrics.CategoricalAccuracy, keras.metrics.categorical_accuracy
+        metrics = [metric(name="accuracy")]
+        if output_weights is not None:  # the main output's accuracy
+            metrics = [keras.metrics.MeanMetricWrapper(_on_main_output(fn), name="accuracy")]
+    loss = make_loss(config)
     model.compile(
         optimizer=make_optimizer(config),
-        loss=make_loss(config),
+        loss=loss if output_weights is None else OutputWeightedLoss(loss, output_weights),
         metrics=metrics,
         jit_compile=resolve_jit_compile(model, config.jit_compile),
         steps_per_execution=config.steps_per_execution,
     )
     return model
+
+
+def _on_main_output(fn):
+    """``fn`` (a per-example metric) on the first of the outputs stacked on axis 1."""
+
+    def main_output(y_true, y_pred):
+        return fn(y_true, y_pred[:, 0])
+
+    return main_output
+
+
+def output_loss_weights(net) -> tuple | None:
+    """Loss weights of ``net``'s outputs; None for a single-output model.
+
+    GoogLeNet's ``[predictions, aux1, aux2]`` get the paper's
+    `zoo.models.inception.AUX_LOSS_WEIGHTS` (1, 0.3, 0.3).
+
+    Raises:
+        ValueError: several outputs whose weights the zoo does not know.
+    """
+    if len(net.outputs) == 1:
+        return None
+    from zoo.models.inception import AUX_LOSS_WEIGHTS
+
+    names = list(net.output_names)
+    if names == ["predictions", "aux1", "aux2"]:
+        return AUX_LOSS_WEIGHTS
+    raise ValueError(
+        f"zoo.train knows the loss weights of GoogLeNet's outputs ['predictions', 'aux1', "
+        f"'aux2'] only; {net.name!r} has {len(names)} outputs {names} (compile and fit it "
+        f"yourself)."
+    )
+
+
+def inference_model(net):
+    """``net`` with its main output only (the auxiliary heads dropped, weights shared)."""
+    if len(net.outputs) == 1:
+        return net
+    from zoo.models.inception import without_aux
+
+    return without_aux(net)
 
 
 def all_layers(model) -> list:

@@ -153,8 +153,8 @@ def prepare_run(
         config,
         run.path if run else None,
         # The doctor compares the first loss with ln(C); a regularization penalty
-        # in the loss would make that comparison raise a false alarm.
-        num_classes=None if has_penalty(built.net) else bundle.num_classes,
+        # (or auxiliary losses) in the loss would make that comparison raise a false alarm.
+        num_classes=None if has_penalty(built.net) or built.net.outputs[1:] else bundle.num_classes,
         has_validation=val_data is not None,
         verbose=1 if verbose else 0,
         csv_log=False,
@@ -298,7 +298,10 @@ def finalize_run(tr: TrainingRun, evaluate_test: bool = True) -> TrainResult:
     """Step 4: the run's history, status and findings; test metrics; final model and metrics.json.
 
     A diverged run writes no final model and returns its best model (when saved).
+    A model with auxiliary outputs is saved whole and returned with its main output only.
     """
+    from zoo.training.model_setup import inference_model
+
     history = _full_history(tr)
     epochs_done = len(history.get("epoch", history.get("loss", [])))
     status = _status(tr, epochs_done)
@@ -308,13 +311,14 @@ def finalize_run(tr: TrainingRun, evaluate_test: bool = True) -> TrainResult:
             net = _load_best_or_none(tr.run, net)
     else:
         if evaluate_test and bundle.get("test") is not None:
-            metrics = evaluate_model(net, bundle, "test", tr.built.prep, tr.config)
+            metrics = evaluate_model(inference_model(net), bundle, "test", tr.built.prep, tr.config)
         if tr.run is not None:
             from zoo.saving import save_model
 
             save_model(net, tr.run.file(runs.FINAL_MODEL))
             runs.write_json(tr.run.file(runs.METRICS_JSON),
                             {"status": status, "epochs": epochs_done, **metrics})  # fmt: skip
+    net = inference_model(net)  # the run keeps every output (for resume); callers get the main one
     doctor = find_callback(tr.callbacks, DoctorCallback)
     splits = {
         s: bundle.num_examples(s) for s in ("train", "val", "test") if bundle.get(s) is not None
