@@ -13,6 +13,8 @@ shows the traceback) is tested below the corpus.
 
 from __future__ import annotations
 
+import functools
+import io
 import json
 import os
 import shutil
@@ -166,6 +168,38 @@ def _crc_npz(tmp):
     return bytes(data)
 
 
+BOMB_MIB = 1500
+
+
+@functools.lru_cache(maxsize=1)
+def _cached_bomb() -> bytes:
+    """A ~1.5 MB ``.keras`` whose config.json inflates to 1.5 GB (spaces deflate ~1000x)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("metadata.json", '{"keras_version": "3.0.0"}')
+        info = zipfile.ZipInfo("config.json")
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with zf.open(info, "w", force_zip64=True) as fh:
+            fh.write(b"{")
+            for _ in range(BOMB_MIB):
+                fh.write(b" " * (1 << 20))
+            fh.write(b"}")
+    return buffer.getvalue()
+
+
+def _bomb(tmp):
+    path = tmp / "bomb.keras"
+    path.write_bytes(_cached_bomb())
+    return path
+
+
+def _npz_bomb(tmp):
+    """An .npz whose x_train (a valid 32 MiB uint8 array of zeros) deflates ~1000x."""
+    path = tmp / "full.npz"
+    np.savez_compressed(path, x_train=np.zeros((1 << 18, 128), np.uint8), y_train=[0, 1])
+    return path.read_bytes()
+
+
 def _config(name, text):
     def make(tmp, run):
         path = tmp / name
@@ -213,6 +247,9 @@ CASES = [
     ("evaluate: CRC-corrupted .keras", _evaluate(_flip_crc), ["bad.keras", "cannot be loaded"]),
     ("predict: truncated .keras", _predict(lambda d: d[: len(d) // 2]), ["bad.keras", "not a '.keras' archive"]),
     ("predict: .h5 renamed .keras", _predict(_h5), ["bad.keras", "not a '.keras' archive"]),
+    ("predict: .keras config.json inflating to 1.5 GB", lambda tmp, run: ["predict", _bomb(tmp), _image(tmp)], ["bomb.keras", "'config.json'", "1,572,864,002 bytes", "ZOO_MAX_MEMBER_BYTES"]),
+    ("evaluate: .keras config.json inflating to 1.5 GB", lambda tmp, run: ["evaluate", _bomb(tmp), "--data", _npz(tmp / "d.npz", [0, 1, 2] * 4)], ["bomb.keras", "'config.json'", "zip bomb"]),
+    ("finetune: .keras config.json inflating to 1.5 GB", lambda tmp, run: ["finetune", _bomb(tmp), _npz(tmp / "d.npz", [0, 1, 2] * 4), "--run-dir", tmp / "r"], ["bomb.keras", "'config.json'", "zip bomb"]),
     # --- data files
     ("npz labels 0-9 plus one 42", _train_on(y=list(range(10)) * 3 + [42]), ["labels.npz", "[42]", "look wrong"]),
     ("npz labels x1000", _train_on(y=[i * 1000 for i in range(10)] * 3), ["labels.npz", "1000", "look wrong"]),
@@ -220,6 +257,7 @@ CASES = [
     ("npz one-hot row summing to 2", _train_on(onehot=ONE_HOT_SUM), ["labels.npz", "one-hot", "[0.0, 1.0, 1.0]"]),
     ("npz truncated", _train_on(raw=_truncated_npz), ["labels.npz", "truncated or corrupted"]),
     ("npz CRC-corrupted", _train_on(raw=_crc_npz), ["labels.npz", "truncated or corrupted"]),
+    ("npz member deflating 1000x", _train_on(raw=_npz_bomb), ["labels.npz", "'x_train.npy'", "times", "ZOO_MAX_MEMBER_BYTES"]),
     # --- options refused before any data is read (the data named does not exist)
     ("--monitor val_bogus", lambda tmp, run: ["train", "mlp", "--monitor", "val_bogus", "--data", tmp / "absent.npz"], ["monitor", "val_bogus", "val_loss, val_accuracy, loss, accuracy"]),
     ("--seed -1", lambda tmp, run: ["train", "mlp", "--seed", -1, "--data", tmp / "absent.npz"], ["--seed", "-1"]),
@@ -326,3 +364,30 @@ def test_api_errors_are_zoo_errors_naming_the_file(tmp_path):
     with pytest.raises(FileFormatError, match="big.json.*more than the 64 bytes"):
         read_json(big, max_bytes=64)
     assert read_json(big, list)[0] == 0
+
+
+def test_model_file_bomb_is_refused_before_it_inflates(tmp_path):
+    """The 1.5 MB / 1.5 GB-inflating .keras: refused by the zip directory, RSS well under 500 MB."""
+    import subprocess
+    import sys
+
+    child = (
+        "import resource, sys, time\n"
+        "t = time.perf_counter()\n"
+        "import zoo\n"
+        "try:\n"
+        "    zoo.load_model(sys.argv[1])\n"
+        "except ValueError as error:\n"
+        "    print('refused', error)\n"
+        "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024\n"
+        "print(f'rss_mb={rss} seconds={time.perf_counter() - t:.3f}')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    out = subprocess.run(
+        [sys.executable, "-c", child, str(_bomb(tmp_path))],
+        capture_output=True, text=True, env=env, timeout=120,
+    ).stdout  # fmt: skip
+    assert "refused" in out and "bomb.keras" in out and "'config.json'" in out, out
+    rss = int(out.split("rss_mb=")[1].split()[0])
+    print(out.splitlines()[-1])  # recorded by `pytest -s`
+    assert rss < 500, out

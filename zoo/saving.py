@@ -49,8 +49,14 @@ def _register_custom_objects() -> None:
     import zoo.layers  # noqa: F401
 
 
-def check_model_path(path) -> str:
-    """Returns ``path`` if it names an existing ``.keras`` file, else raises."""
+def check_model_path(path, max_member_bytes=None) -> str:
+    """Returns ``path`` if it names an existing ``.keras`` file, else raises.
+
+    Also refuses, before anything is inflated, an archive whose members would
+    inflate past the caps of `check_zip_members` (``config.json`` at most
+    `MAX_JSON_MEMBER_BYTES`; any member at most ``max_member_bytes``, default
+    `MAX_MEMBER_BYTES` or ``$ZOO_MAX_MEMBER_BYTES``).
+    """
     path = os.fspath(path)
     lower = path.lower().rstrip("/\\")
     if os.path.isdir(path):
@@ -73,10 +79,76 @@ def check_model_path(path) -> str:
             f"{path!r} is not a '.keras' archive (a '.keras' file is a zip archive); "
             "it may be another format renamed. " + HOW_TO_CONVERT
         )
+    check_zip_members(path, max_member_bytes, json_cap=MAX_JSON_MEMBER_BYTES)
     return path
 
 
-def load_model(path, *, compile: bool = False, custom_objects=None):
+#: Env variable overriding `MAX_MEMBER_BYTES` (a number of bytes).
+ENV_MAX_MEMBER = "ZOO_MAX_MEMBER_BYTES"
+#: The most any member of an archive the zoo reads (``.keras``, ``.npz``) may
+#: inflate to: 4 GiB, Keras' own limit for a ``.keras`` member.
+MAX_MEMBER_BYTES = 4 << 30
+#: The most a ``.json`` member of a ``.keras`` file (``config.json``) may inflate to.
+MAX_JSON_MEMBER_BYTES = 64 << 20
+#: A member larger than `RATIO_FLOOR` bytes may inflate at most `MAX_RATIO` times
+#: its stored size (zeros deflate ~1000x; weights and images far less than 100x).
+MAX_RATIO = 100
+RATIO_FLOOR = 16 << 20
+
+
+def max_member_bytes_default() -> int:
+    """`MAX_MEMBER_BYTES`, or ``$ZOO_MAX_MEMBER_BYTES`` when set."""
+    raw = os.environ.get(ENV_MAX_MEMBER, "").strip()
+    if not raw:
+        return MAX_MEMBER_BYTES
+    try:
+        value = int(float(raw))
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ZooError(f"${ENV_MAX_MEMBER} must be a positive number of bytes; got {raw!r}.")
+    return value
+
+
+def check_zip_members(path, max_member_bytes=None, *, json_cap=None) -> None:
+    """Refuses a zip archive with a member that would inflate past the caps, before inflating.
+
+    Reads only the central directory: every member's uncompressed size must be
+    at most ``max_member_bytes`` (default `max_member_bytes_default`), ``.json``
+    members at most ``json_cap`` too, and a member above `RATIO_FLOOR` bytes may
+    inflate at most `MAX_RATIO` times. Python's ``zipfile`` never inflates a
+    member past the size recorded here, so the caps bound what reading costs.
+
+    Raises:
+        FileFormatError: naming the file and the member (and the override).
+    """
+    from zoo.errors import FileFormatError
+
+    cap = max_member_bytes_default() if max_member_bytes is None else int(max_member_bytes)
+    try:
+        with zipfile.ZipFile(os.fspath(path)) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError) as error:
+        raise FileFormatError(path, f"is not a readable zip archive ({error}).") from None
+    for info in infos:
+        limit = cap
+        if json_cap is not None and info.filename.lower().endswith(".json"):
+            limit = min(cap, json_cap)
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > limit:
+            why = f"would inflate to {info.file_size:,} bytes, over the cap of {limit:,}"
+        elif info.file_size > RATIO_FLOOR and ratio > MAX_RATIO:
+            why = f"would inflate {ratio:,.0f} times (to {info.file_size:,} bytes; cap {MAX_RATIO}x)"
+        else:
+            continue
+        raise FileFormatError(
+            path,
+            f"member {info.filename!r} {why}; refused before reading (a zip bomb?). If the file "
+            f"is genuine, raise the cap with ${ENV_MAX_MEMBER} or max_member_bytes=.",
+        )
+
+
+def load_model(path, *, compile: bool = False, custom_objects=None, max_member_bytes=None):
     """Loads a ``.keras`` model with ``safe_mode=True``; refuses other formats.
 
     Args:
@@ -86,6 +158,8 @@ def load_model(path, *, compile: bool = False, custom_objects=None):
             the zoo's layers are always known. With ``compile=True``, a model
             compiled with a zoo loss needs ``zoo.training.losses`` imported
             first (``zoo.load_model`` is the entry point that does it).
+        max_member_bytes: the most any archive member may inflate to
+            (default `MAX_MEMBER_BYTES`, or ``$ZOO_MAX_MEMBER_BYTES``).
 
     Returns:
         The ``keras.Model``.
@@ -98,10 +172,12 @@ def load_model(path, *, compile: bool = False, custom_objects=None):
             registered (the message names the module to import).
         ModelFileError: a corrupted or truncated archive, or a config naming
             something the zoo cannot deserialize (the message names the file).
+        FileFormatError: a member that would inflate past the caps (see
+            `check_zip_members`), refused before Keras reads the file.
     """
+    path = check_model_path(path, max_member_bytes)  # before Keras is even imported
     import keras
 
-    path = check_model_path(path)
     _register_custom_objects()
     try:
         model = keras.saving.load_model(

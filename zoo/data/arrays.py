@@ -24,7 +24,20 @@ _NPZ_KEYS = {
 
 
 def read_npz(path: Path) -> tuple[dict, list[str] | None]:
-    """Reads split arrays and optional class names from a ``.npz`` file."""
+    """Reads split arrays and optional class names from a ``.npz`` file.
+
+    Every member's inflated size is checked first (`zoo.saving.check_zip_members`:
+    at most 4 GiB, ``$ZOO_MAX_MEMBER_BYTES`` to change it), so a zip bomb is
+    refused before it is read.
+    """
+    from zoo.errors import FileFormatError
+    from zoo.saving import check_zip_members
+
+    try:
+        if zipfile.is_zipfile(path):
+            check_zip_members(path)
+    except FileFormatError as error:
+        raise DataError(str(error)) from None
     try:
         with np.load(path, allow_pickle=False) as archive:
             contents = {key: archive[key] for key in archive.files}
