@@ -106,6 +106,7 @@ def test_evaluate_falls_back_to_best_keras(run_dir, npz, tmp_path):
 
 def test_keras_file_with_and_without_manifest(run_dir, npz, tmp_path):
     from zoo.evaluate import evaluate, load_trained
+    from zoo.saved_models import manifest_digest, sha256_file
 
     bare = tmp_path / "bare" / "lenet.keras"
     bare.parent.mkdir()
@@ -121,6 +122,8 @@ def test_keras_file_with_and_without_manifest(run_dir, npz, tmp_path):
     run = json.loads((run_dir / "run.json").read_text())
     names = [f"digit {i}" for i in range(10)]
     manifest = {"class_names": names, "preprocessing": run["preprocessing"]}
+    manifest["files"] = {"model.keras": sha256_file(folder / "model.keras")}
+    manifest["manifest_sha256"] = manifest_digest(manifest)
     (folder / "manifest.json").write_text(json.dumps(manifest))
     trained = load_trained(folder / "model.keras")
     assert trained.class_names == tuple(names) and trained.preprocessing.pad_to == (32, 32)

@@ -2,7 +2,8 @@
 
 The corpus is `CASES`: one row per hostile input, ``(id, make, fragments)``.
 ``make(tmp, run)`` writes the hostile files under ``tmp`` (``run`` is a real
-finished run directory to copy) and returns the ``zoo`` command line; the
+finished run directory to copy) and returns the ``zoo`` command line (or
+``(argv, environment)``); the
 command must exit non-zero, print no traceback, and print every fragment
 (``{tmp}`` stands for the folder). To cover a new hostile input, add a row.
 
@@ -200,6 +201,37 @@ def _npz_bomb(tmp):
     return path.read_bytes()
 
 
+def _checkpoint(tmp, change, by="name"):
+    """A copy of the shipped lenet5-mnist checkpoint, its manifest changed by ``change(dict)``."""
+    from zoo.saved_models import saved_models_root
+
+    root = tmp / "sm"
+    shutil.copytree(saved_models_root(None) / "lenet5-mnist", root / "ck")
+    path = root / "ck" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    change(manifest)
+    path.write_text(json.dumps(manifest))
+    if by == "name":
+        return ["predict", "ck", _image(tmp)], {"ZOO_SAVED_MODELS": str(root)}
+    return ["predict", root / "ck", _image(tmp)], None
+
+
+def _manifest(change, by="name"):
+    return lambda tmp, run: _checkpoint(tmp, change, by)
+
+
+def _redigest(change):
+    """``change``, then the manifest's own hash recomputed (as a careful forger would)."""
+
+    def apply(manifest):
+        from zoo.saved_models import manifest_digest
+
+        change(manifest)
+        manifest["manifest_sha256"] = manifest_digest(manifest)
+
+    return apply
+
+
 def _config(name, text):
     def make(tmp, run):
         path = tmp / name
@@ -251,6 +283,16 @@ CASES = [
     ("evaluate: .keras config.json inflating to 1.5 GB", lambda tmp, run: ["evaluate", _bomb(tmp), "--data", _npz(tmp / "d.npz", [0, 1, 2] * 4)], ["bomb.keras", "'config.json'", "zip bomb"]),
     ("finetune: .keras config.json inflating to 1.5 GB", lambda tmp, run: ["finetune", _bomb(tmp), _npz(tmp / "d.npz", [0, 1, 2] * 4), "--run-dir", tmp / "r"], ["bomb.keras", "'config.json'", "zip bomb"]),
     # --- data files
+    # --- checkpoint manifests (by published name and by folder path)
+    ("manifest: class_names reordered", _manifest(lambda m: m["class_names"].reverse()), ["ck/manifest.json", "manifest_sha256", "modified"]),
+    ("manifest: preprocessing changed", _manifest(lambda m: m["preprocessing"].update(scale=1.0)), ["ck/manifest.json", "modified"]),
+    ("manifest by path: class_names reordered", _manifest(lambda m: m["class_names"].reverse(), "path"), ["ck/manifest.json", "modified"]),
+    ("manifest by path: no 'files'", _manifest(lambda m: m.pop("files"), "path"), ["ck/manifest.json", "no 'files' mapping"]),
+    ("manifest by path: files lists no model", _manifest(lambda m: m.update(files={}), "path"), ["ck/manifest.json", "lists no '.keras' model file"]),
+    ("manifest: no manifest_sha256", _manifest(lambda m: m.pop("manifest_sha256")), ["ck/manifest.json", "has no 'manifest_sha256'"]),
+    ("manifest: pad_to [40000, 40000]", _manifest(_redigest(lambda m: m["preprocessing"].update(pad_to=[40000, 40000]))), ["ck/manifest.json", "preprocessing.pad_to [40000, 40000]", "4096"]),
+    ("manifest by path: pad_to [40000, 40000]", _manifest(_redigest(lambda m: m["preprocessing"].update(pad_to=[40000, 40000])), "path"), ["ck/manifest.json", "preprocessing.pad_to"]),
+    # --- data files
     ("npz labels 0-9 plus one 42", _train_on(y=list(range(10)) * 3 + [42]), ["labels.npz", "[42]", "look wrong"]),
     ("npz labels x1000", _train_on(y=[i * 1000 for i in range(10)] * 3), ["labels.npz", "1000", "look wrong"]),
     ("npz one-hot row holding a 2", _train_on(onehot=ONE_HOT_TWO), ["labels.npz", "one-hot", "[0.0, 2.0, 0.0]"]),
@@ -268,7 +310,8 @@ CASES = [
 @pytest.mark.parametrize("make,fragments", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_hostile_input_gives_one_line_error(tmp_path, finished_run, make, fragments):
     args = make(tmp_path, finished_run)
-    result = _invoke(args)
+    args, env = args if isinstance(args, tuple) else (args, None)
+    result = _invoke(args, env)
     out = result.output
     assert result.exit_code != 0, out
     assert isinstance(result.exception, SystemExit), f"{result.exception!r}\n{out}"
@@ -390,7 +433,7 @@ def test_model_file_bomb_is_refused_before_it_inflates(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     out = subprocess.run(
         [sys.executable, "-c", child, str(_bomb(tmp_path))],
-        capture_output=True, text=True, env=env, timeout=120,
+        check=False, capture_output=True, text=True, env=env, timeout=120,
     ).stdout  # fmt: skip
     assert "refused" in out and "bomb.keras" in out and "'config.json'" in out, out
     rss = int(out.split("rss_mb=")[1].split()[0])

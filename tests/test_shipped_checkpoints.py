@@ -136,3 +136,20 @@ def test_checkpoint_modules_stand_below_models_and_training():
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]", out.stdout
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_manifest_is_covered_by_its_own_hash(name, tmp_path):
+    """Each shipped manifest carries manifest_sha256; an edited copy is refused."""
+    import json
+
+    from zoo.saved_models import manifest_digest, saved_models_root
+
+    m = read_manifest(name)  # verifies manifest_sha256
+    assert m["manifest_sha256"] == manifest_digest(m)
+    shutil.copytree(saved_models_root() / name, tmp_path / name)
+    path = tmp_path / name / "manifest.json"
+    m["class_names"] = m["class_names"][::-1]
+    path.write_text(json.dumps(m))
+    with pytest.raises(ChecksumError, match="manifest.json does not match its manifest_sha256"):
+        read_manifest(name, tmp_path)

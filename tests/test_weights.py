@@ -207,6 +207,7 @@ def test_publish_refuses_overwrite_and_bad_names(tmp_path, lenet):
 
 def test_tampered_checkpoint_refused(tmp_path, lenet):
     from zoo import pretrained
+    from zoo.saved_models import manifest_digest
 
     root = tmp_path / "sm"
     folder = pretrained.publish(lenet, "net", root=root)
@@ -217,6 +218,7 @@ def test_tampered_checkpoint_refused(tmp_path, lenet):
     folder = pretrained.publish(lenet, "net2", root=root)
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["files"]["../net/model.keras"] = "0" * 64
+    manifest["manifest_sha256"] = manifest_digest(manifest)  # the manifest's own hash, redone
     (folder / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(pretrained.ChecksumError, match="outside its folder"):
         pretrained.load_pretrained("net2", root)

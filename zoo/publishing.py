@@ -3,7 +3,8 @@
 A checkpoint is whole or absent: `publish` writes ``model.keras`` and
 ``manifest.json`` into a temporary folder inside the saved-models folder and
 renames it into place. The manifest holds the sha256 of every file, the
-versions it was made with, and what a user of the model needs: the registry
+versions it was made with, its own sha256 (``manifest_sha256``), and what a
+user of the model needs: the registry
 name, input shape, preprocessing, class names in index order, metrics and
 training config.
 
@@ -25,12 +26,15 @@ from typing import Any
 
 from zoo.constants import json_ready
 from zoo.saved_models import (
+    DIGEST_FIELD,
     FORMAT,
     FORMAT_VERSION,
     MANIFEST,
     MODEL_FILE,
     PretrainedError,
+    check_manifest,
     check_name,
+    manifest_digest,
     saved_models_root,
     sha256_file,
 )
@@ -38,7 +42,7 @@ from zoo.saving import save_model
 
 __all__ = ["publish"]
 
-_RESERVED = ("format", "format_version", "name", "files", "created")
+_RESERVED = ("format", "format_version", "name", "files", "created", DIGEST_FIELD)
 _TMP_PREFIX = ".tmp-publish-"
 
 
@@ -166,6 +170,9 @@ def _write_checkpoint(folder: Path, model, name: str, fields: dict) -> None:
         "versions": {**_versions(), **dict(fields.get("versions") or {})},
         "files": {MODEL_FILE: sha256_file(folder / MODEL_FILE)},
     }
+    manifest = json.loads(json.dumps(manifest))  # exactly what a reader will see
+    manifest[DIGEST_FIELD] = manifest_digest(manifest)
+    check_manifest(manifest, folder / MANIFEST)  # sizes a reader would refuse
     with open(folder / MANIFEST, "w", encoding="utf-8") as fh:
         json.dump(manifest, fh, indent=2, sort_keys=True)
         fh.write("\n")

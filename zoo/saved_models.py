@@ -1,8 +1,12 @@
 """The saved-models folder: checkpoint names, manifests, hashes, verified loading.
 
 A checkpoint is ``<root>/<name>/model.keras`` + ``manifest.json``; the manifest
-lists the sha256 of every file. `load_pretrained` checks every hash before
-loading, and loads only ``.keras`` with ``safe_mode=True``.
+lists the sha256 of every file, and its own sha256 (``manifest_sha256``: of its
+canonical JSON without that field, see `manifest_digest`), so reordered class
+names or edited preprocessing are refused like a modified model file. Sizes it
+holds (``preprocessing.pad_to``, input shapes) are at most `MAX_SIDE`.
+`load_pretrained` checks every hash before loading, and loads only ``.keras``
+with ``safe_mode=True``.
 
 The saved-models folder is ``root`` when given, else ``$ZOO_SAVED_MODELS``,
 else ``saved_models/`` next to the ``zoo`` package (the repository's own).
@@ -31,12 +35,14 @@ __all__ = [
     "MODEL_FILE",
     "ChecksumError",
     "PretrainedError",
+    "check_manifest",
     "check_name",
     "checkpoint_folder",
     "exists",
     "is_valid_name",
     "list_pretrained",
     "load_pretrained",
+    "manifest_digest",
     "model_path",
     "read_manifest",
     "saved_models_root",
@@ -49,6 +55,10 @@ MODEL_FILE = "model.keras"
 FORMAT = "keras-zoo-checkpoint"
 FORMAT_VERSION = 1
 ENV_ROOT = "ZOO_SAVED_MODELS"
+#: The manifest field holding the sha256 of the manifest's canonical JSON without it.
+DIGEST_FIELD = "manifest_sha256"
+#: The largest image side a manifest may ask for (``pad_to``, input shapes).
+MAX_SIDE = 4096
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
@@ -132,11 +142,67 @@ def read_manifest(name: str, root=None) -> dict:
     path = checkpoint_folder(name, root) / MANIFEST
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as err:
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:
         raise PretrainedError(f"{path} is not valid JSON: {err}") from None
+    return check_manifest(manifest, path)
+
+
+def manifest_digest(manifest: dict) -> str:
+    """The sha256 of ``manifest``'s canonical JSON (sorted keys, no spaces), ``manifest_sha256`` left out."""
+    body = {k: v for k, v in manifest.items() if k != DIGEST_FIELD}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def check_manifest(manifest, path) -> dict:
+    """Returns ``manifest`` if it is complete, unmodified and of sane sizes; raises otherwise.
+
+    Complete: a ``files`` mapping listing a ``.keras`` model file. Unmodified:
+    its ``manifest_sha256`` equals `manifest_digest`. Sizes: ``preprocessing.pad_to``
+    and the input shapes at most `MAX_SIDE`.
+
+    Raises:
+        PretrainedError: incomplete or out of bounds (naming ``path``).
+        ChecksumError: no ``manifest_sha256``, or one that differs.
+    """
     if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
         raise PretrainedError(f"{path} has no 'files' mapping of file name -> sha256.")
+    if not any(str(rel).endswith(".keras") for rel in manifest["files"]):
+        raise PretrainedError(f"{path} lists no '.keras' model file under 'files'.")
+    actual = manifest_digest(manifest)
+    recorded = manifest.get(DIGEST_FIELD)
+    if not isinstance(recorded, str):
+        raise ChecksumError(
+            f"{path} has no {DIGEST_FIELD!r} (it predates manifest hashes, or it was removed): "
+            f"re-publish the checkpoint, or, if you trust this manifest as it is, add "
+            f'"{DIGEST_FIELD}": "{actual}" to it.'
+        )
+    if recorded.lower() != actual:
+        raise ChecksumError(
+            f"{path} does not match its {DIGEST_FIELD} ({actual[:16]}... instead of "
+            f"{recorded[:16]}...): it was modified (class names, preprocessing, ...). "
+            "Re-publish or re-download the checkpoint."
+        )
+    _check_sizes(manifest, path)
     return manifest
+
+
+def _check_sizes(manifest: dict, path) -> None:
+    """Refuses ``pad_to`` and input shapes that are not lists of sides in 1..`MAX_SIDE`."""
+    prep = manifest.get("preprocessing")
+    shapes = {
+        key: manifest.get(key) for key in ("input_shape", "data_input_shape") if manifest.get(key)
+    }
+    if isinstance(prep, dict) and prep.get("pad_to") is not None:
+        shapes["preprocessing.pad_to"] = prep["pad_to"]
+    for key, shape in shapes.items():
+        ok = isinstance(shape, list) and len(shape) <= 4
+        ok = ok and all(d is None or (type(d) is int and 1 <= d <= MAX_SIDE) for d in shape)
+        if not ok:
+            raise PretrainedError(
+                f"{path}: {key} {json.dumps(shape)[:80]} is not a list of sizes from 1 to "
+                f"{MAX_SIDE}."
+            )
 
 
 def sha256_file(path) -> str:

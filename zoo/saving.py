@@ -138,7 +138,9 @@ def check_zip_members(path, max_member_bytes=None, *, json_cap=None) -> None:
         if info.file_size > limit:
             why = f"would inflate to {info.file_size:,} bytes, over the cap of {limit:,}"
         elif info.file_size > RATIO_FLOOR and ratio > MAX_RATIO:
-            why = f"would inflate {ratio:,.0f} times (to {info.file_size:,} bytes; cap {MAX_RATIO}x)"
+            why = (
+                f"would inflate {ratio:,.0f} times (to {info.file_size:,} bytes; cap {MAX_RATIO}x)"
+            )
         else:
             continue
         raise FileFormatError(

@@ -208,31 +208,33 @@ def _from_published(name: str, root) -> TrainedModel:
 
 
 def _sibling_manifest(path: Path) -> dict | None:
-    """The ``manifest.json`` next to ``path`` if it describes that file; hash checked."""
+    """The ``manifest.json`` next to ``path`` if it describes that file; every hash checked.
+
+    A zoo manifest (one with ``format``, ``files``, ``class_names`` or
+    ``preprocessing``) must be complete and unmodified (`zoo.saved_models.check_manifest`);
+    one about other ``.keras`` files is ignored, as is a JSON file of another tool.
+    """
+    from zoo.saved_models import check_manifest, sha256_file
+
     manifest_path = path.parent / MANIFEST
     if not manifest_path.is_file():
         return None
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as err:
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:
         raise ValueError(f"{manifest_path} is not valid JSON: {err}") from None
     if not isinstance(manifest, dict):
         raise ValueError(f"{manifest_path} is not a JSON object.")
-    files = manifest.get("files")
-    if isinstance(files, dict):
-        if path.name not in files:
-            return None  # a manifest about other files
-        import hashlib
-
-        digest = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-        if digest.hexdigest() != str(files[path.name]).lower():
-            raise ValueError(
-                f"{path} does not match the sha256 in {manifest_path}; the file is corrupt "
-                f"or was modified."
-            )
+    if not {"format", "files", "class_names", "preprocessing"} & set(manifest):
+        return None  # not a zoo manifest: nothing of it is used
+    files = check_manifest(manifest, manifest_path)["files"]
+    if path.name not in files:
+        return None  # a manifest about other files
+    if sha256_file(path) != str(files[path.name]).lower():
+        raise ValueError(
+            f"{path} does not match the sha256 in {manifest_path}; the file is corrupt "
+            f"or was modified."
+        )
     return manifest
 
 
