@@ -100,21 +100,35 @@ def evaluate_cmd(model_or_run, data, split, cm_path, no_plot, json_path, batch_s
               help="Classes shown per image.")  # fmt: skip
 @params.json_option()
 def predict_cmd(model, images, top_k, as_json):
-    """Classify IMAGE files with MODEL (run directory, .keras file or published name)."""
+    """Classify IMAGE files with MODEL (run directory, .keras file or published name).
+
+    A file that is missing or not a usable image is reported on stderr and
+    skipped; the others are still classified. The exit code is non-zero only
+    when no image could be classified.
+    """
     import json
 
     from zoo.evaluate import predict
 
+    skipped = []
     with user_errors():
-        results = predict(model, list(images), top_k=top_k)
+        results = predict(model, list(images), top_k=top_k, skipped=skipped)
+    reasons = [reason if path in reason else f"{path}: {reason}" for path, reason in skipped]
+    for reason in reasons:
+        click.echo(f"Skipped {reason}", err=True)
+    pairs = [(image, ranked) for image, ranked in zip(images, results, strict=True) if ranked]
+    if not pairs:
+        raise click.ClickException(
+            f"none of the {len(images)} image file(s) could be classified; {reasons[0]}"
+        )
     if as_json:
         payload = [
             {"image": image, "top_k": [{"class": c, "probability": p} for c, p in ranked]}
-            for image, ranked in zip(images, results, strict=False)
+            for image, ranked in pairs
         ]
         click.echo(json.dumps(payload, indent=2))
         return
-    for image, ranked in zip(images, results, strict=False):
+    for image, ranked in pairs:
         shown = ", ".join(f"{c} ({p:.1%})" for c, p in ranked)
         click.echo(f"{image}: {shown}")
 

@@ -232,6 +232,14 @@ def _redigest(change):
     return apply
 
 
+def _bad_images(tmp):
+    """A truncated PNG and a text file named .png."""
+    good = _image(tmp).read_bytes()
+    (tmp / "truncated.png").write_bytes(good[: len(good) // 2])
+    _write(tmp / "text.png", "not an image\n")
+    return tmp / "truncated.png", tmp / "text.png"
+
+
 def _config(name, text):
     def make(tmp, run):
         path = tmp / name
@@ -283,6 +291,7 @@ CASES = [
     ("evaluate: .keras config.json inflating to 1.5 GB", lambda tmp, run: ["evaluate", _bomb(tmp), "--data", _npz(tmp / "d.npz", [0, 1, 2] * 4)], ["bomb.keras", "'config.json'", "zip bomb"]),
     ("finetune: .keras config.json inflating to 1.5 GB", lambda tmp, run: ["finetune", _bomb(tmp), _npz(tmp / "d.npz", [0, 1, 2] * 4), "--run-dir", tmp / "r"], ["bomb.keras", "'config.json'", "zip bomb"]),
     # --- data files
+    ("predict: every image bad", lambda tmp, run: ["predict", run, *_bad_images(tmp)], ["none of the 2 image file(s)", "truncated.png"]),
     # --- checkpoint manifests (by published name and by folder path)
     ("manifest: class_names reordered", _manifest(lambda m: m["class_names"].reverse()), ["ck/manifest.json", "manifest_sha256", "modified"]),
     ("manifest: preprocessing changed", _manifest(lambda m: m["preprocessing"].update(scale=1.0)), ["ck/manifest.json", "modified"]),
@@ -407,6 +416,17 @@ def test_api_errors_are_zoo_errors_naming_the_file(tmp_path):
     with pytest.raises(FileFormatError, match="big.json.*more than the 64 bytes"):
         read_json(big, max_bytes=64)
     assert read_json(big, list)[0] == 0
+
+
+def test_predict_reports_bad_images_and_predicts_the_good_ones(tmp_path, finished_run):
+    good = _image(tmp_path)
+    truncated, text = _bad_images(tmp_path)
+    result = _invoke(["predict", finished_run, truncated, good, text])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert [line.split(":")[0] for line in lines if not line.startswith("Skipped")] == [str(good)]
+    skipped = [line for line in lines if line.startswith("Skipped ")]
+    assert len(skipped) == 2 and str(truncated) in skipped[0] and str(text) in skipped[1], lines
 
 
 def test_model_file_bomb_is_refused_before_it_inflates(tmp_path):

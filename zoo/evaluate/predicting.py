@@ -18,7 +18,8 @@ def predict(
     *,
     root=None,
     max_pixels: int | None = None,
-) -> list[list[tuple[str, float]]]:
+    skipped: list | None = None,
+) -> list[list[tuple[str, float]] | None]:
     """Classifies image files: the ``top_k`` classes of each with their probability.
 
     Each file is opened with the data layer's safe decoder
@@ -33,46 +34,66 @@ def predict(
         root: saved-models folder for published names.
         max_pixels: largest ``width * height`` accepted (default: the data
             layer's, 40M).
+        skipped: a list to collect ``(path, reason)`` of the files that are
+            missing, unreadable or not usable images: those are skipped (their
+            result is None) and the others still classified. Without it, the
+            first such file raises.
 
     Returns:
         One list per image of ``(class_name, probability)`` pairs sorted by
-        decreasing probability. Outputs that are not probabilities (logits,
-        hinge scores) are passed through a softmax.
+        decreasing probability (None for a skipped file). Outputs that are not
+        probabilities (logits, hinge scores) are passed through a softmax.
 
     Raises:
-        FileNotFoundError: a missing image file.
+        FileNotFoundError: a missing image file (without ``skipped``).
         ValueError: a file that is not a usable image (``BadImageError``,
-            naming the file), or ``top_k < 1``.
+            naming the file; without ``skipped``), or ``top_k < 1``.
     """
-    from zoo.data.images import DEFAULT_MAX_PIXELS, BadImageError, decode_image
-
     if isinstance(images, (str, os.PathLike)):
         images = [images]
     images = list(images)
     if not isinstance(top_k, int) or top_k < 1:
         raise ValueError(f"top_k must be a positive int; received {top_k!r}")
     for path in images:
-        if not os.path.isfile(path):
+        if skipped is None and not os.path.isfile(path):
             raise FileNotFoundError(f"No image file at {os.fspath(path)!r}.")
     trained = load_trained(ref, root=root)
-    batch = []
-    for path in images:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-        limit = max_pixels or DEFAULT_MAX_PIXELS
+    batch, kept = [], []
+    for i, path in enumerate(images):
         try:
-            pixels = decode_image(raw, max_pixels=limit)
-            size, channels = trained.raw_format(pixels.shape)
-            if size is not None or channels is not None:
-                pixels = decode_image(raw, channels=channels, image_size=size, max_pixels=limit)
-        except BadImageError as err:
-            raise BadImageError(f"{os.fspath(path)}: {err}") from None
-        batch.append(trained.preprocessing(pixels[None])[0])
+            batch.append(_prepared(trained, path, max_pixels))
+            kept.append(i)
+        except (ValueError, OSError) as err:
+            if skipped is None:
+                raise
+            skipped.append((os.fspath(path), str(err)))
+    results: list = [None] * len(images)
+    if not batch:
+        return results
     outputs = np.asarray(trained.model.predict(np.stack(batch), verbose=0))
     probs = _probabilities(outputs, trained.config)
     k = min(top_k, probs.shape[-1])
-    results = []
-    for row in probs:
+    for i, row in zip(kept, probs, strict=True):
         order = np.argsort(-row, kind="stable")[:k]
-        results.append([(trained.class_names[i], float(row[i])) for i in order])
+        results[i] = [(trained.class_names[j], float(row[j])) for j in order]
     return results
+
+
+def _prepared(trained, path, max_pixels) -> np.ndarray:
+    """One image file decoded and preprocessed for ``trained``; errors name the file."""
+    from zoo.data.images import DEFAULT_MAX_PIXELS, BadImageError, decode_image
+
+    name = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"No image file at {name!r}.")
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    limit = max_pixels or DEFAULT_MAX_PIXELS
+    try:
+        pixels = decode_image(raw, max_pixels=limit)
+        size, channels = trained.raw_format(pixels.shape)
+        if size is not None or channels is not None:
+            pixels = decode_image(raw, channels=channels, image_size=size, max_pixels=limit)
+    except BadImageError as err:
+        raise BadImageError(f"{name}: {err}") from None
+    return trained.preprocessing(pixels[None])[0]
