@@ -287,7 +287,7 @@ CASES = [
     ("evaluate: CRC-corrupted .keras", _evaluate(_flip_crc), ["bad.keras", "cannot be loaded"]),
     ("predict: truncated .keras", _predict(lambda d: d[: len(d) // 2]), ["bad.keras", "not a '.keras' archive"]),
     ("predict: .h5 renamed .keras", _predict(_h5), ["bad.keras", "not a '.keras' archive"]),
-    ("predict: .keras config.json inflating to 1.5 GB", lambda tmp, run: ["predict", _bomb(tmp), _image(tmp)], ["bomb.keras", "'config.json'", "1,572,864,002 bytes", "ZOO_MAX_MEMBER_BYTES"]),
+    ("predict: .keras config.json inflating to 1.5 GB", lambda tmp, run: ["predict", _bomb(tmp), _image(tmp)], ["bomb.keras", "'config.json'", "1,572,864,002 bytes", "cap of 67,108,864 for JSON"]),
     ("evaluate: .keras config.json inflating to 1.5 GB", lambda tmp, run: ["evaluate", _bomb(tmp), "--data", _npz(tmp / "d.npz", [0, 1, 2] * 4)], ["bomb.keras", "'config.json'", "zip bomb"]),
     ("finetune: .keras config.json inflating to 1.5 GB", lambda tmp, run: ["finetune", _bomb(tmp), _npz(tmp / "d.npz", [0, 1, 2] * 4), "--run-dir", tmp / "r"], ["bomb.keras", "'config.json'", "zip bomb"]),
     # --- data files
@@ -427,6 +427,28 @@ def test_predict_reports_bad_images_and_predicts_the_good_ones(tmp_path, finishe
     assert [line.split(":")[0] for line in lines if not line.startswith("Skipped")] == [str(good)]
     skipped = [line for line in lines if line.startswith("Skipped ")]
     assert len(skipped) == 2 and str(truncated) in skipped[0] and str(text) in skipped[1], lines
+
+
+def test_archive_caps_and_their_override(tmp_path, monkeypatch):
+    from zoo.errors import FileFormatError
+    from zoo.saving import check_zip_members
+
+    bomb = tmp_path / "x.npz"
+    bomb.write_bytes(_npz_bomb(tmp_path))
+    with pytest.raises(FileFormatError, match="x_train.npy.*times"):
+        check_zip_members(bomb)
+    check_zip_members(bomb, max_member_bytes=64 << 20)  # a genuine file: the cap raised
+    with pytest.raises(FileFormatError, match="x_train.npy.*over the cap of 1,000,000"):
+        check_zip_members(bomb, max_member_bytes=1_000_000)
+    monkeypatch.setenv("ZOO_MAX_MEMBER_BYTES", str(64 << 20))
+    check_zip_members(bomb)
+    monkeypatch.delenv("ZOO_MAX_MEMBER_BYTES")
+    many = tmp_path / "many.npz"  # 40 members of 1 MiB zeros: each small, together 1000x
+    with zipfile.ZipFile(many, "w", zipfile.ZIP_DEFLATED) as zf:
+        for i in range(40):
+            zf.writestr(f"a{i}.npy", bytes(1 << 20))
+    with pytest.raises(FileFormatError, match="all members together"):
+        check_zip_members(many)
 
 
 def test_model_file_bomb_is_refused_before_it_inflates(tmp_path):

@@ -110,44 +110,60 @@ def max_member_bytes_default() -> int:
     return value
 
 
+HOW_TO_RAISE = f" If the file is genuine, set ${ENV_MAX_MEMBER} (bytes) or pass max_member_bytes=."
+
+
 def check_zip_members(path, max_member_bytes=None, *, json_cap=None) -> None:
     """Refuses a zip archive with a member that would inflate past the caps, before inflating.
 
     Reads only the central directory: every member's uncompressed size must be
     at most ``max_member_bytes`` (default `max_member_bytes_default`), ``.json``
-    members at most ``json_cap`` too, and a member above `RATIO_FLOOR` bytes may
-    inflate at most `MAX_RATIO` times. Python's ``zipfile`` never inflates a
-    member past the size recorded here, so the caps bound what reading costs.
+    members at most ``json_cap`` too. With the default cap, a member above
+    `RATIO_FLOOR` bytes, and the archive as a whole, may also inflate at most
+    `MAX_RATIO` times; a cap given explicitly (argument or
+    ``$ZOO_MAX_MEMBER_BYTES``) replaces that ratio test. Python's ``zipfile``
+    never inflates a member past the size recorded here, so the caps bound
+    what reading costs.
 
     Raises:
         FileFormatError: naming the file and the member (and the override).
     """
     from zoo.errors import FileFormatError
 
+    explicit = max_member_bytes is not None or bool(os.environ.get(ENV_MAX_MEMBER, "").strip())
     cap = max_member_bytes_default() if max_member_bytes is None else int(max_member_bytes)
     try:
         with zipfile.ZipFile(os.fspath(path)) as zf:
             infos = zf.infolist()
     except (zipfile.BadZipFile, OSError) as error:
         raise FileFormatError(path, f"is not a readable zip archive ({error}).") from None
-    for info in infos:
-        limit = cap
-        if json_cap is not None and info.filename.lower().endswith(".json"):
-            limit = min(cap, json_cap)
-        ratio = info.file_size / max(info.compress_size, 1)
-        if info.file_size > limit:
-            why = f"would inflate to {info.file_size:,} bytes, over the cap of {limit:,}"
-        elif info.file_size > RATIO_FLOOR and ratio > MAX_RATIO:
-            why = (
-                f"would inflate {ratio:,.0f} times (to {info.file_size:,} bytes; cap {MAX_RATIO}x)"
+    total = sum(info.file_size for info in infos)
+    stored = sum(info.compress_size for info in infos)
+    whole = zipfile.ZipInfo("(all members together)")
+    whole.file_size, whole.compress_size = total, stored
+    for info in [*infos, whole]:
+        why = _over_cap(info, cap, json_cap, ratio_test=not explicit)
+        if why:
+            how = "" if why.endswith("JSON") else HOW_TO_RAISE
+            raise FileFormatError(
+                path, f"member {info.filename!r} {why}; refused before reading (a zip bomb?).{how}"
             )
-        else:
-            continue
-        raise FileFormatError(
-            path,
-            f"member {info.filename!r} {why}; refused before reading (a zip bomb?). If the file "
-            f"is genuine, raise the cap with ${ENV_MAX_MEMBER} or max_member_bytes=.",
+
+
+def _over_cap(info, cap: int, json_cap, ratio_test: bool) -> str:
+    """Why ``info`` would inflate too much ('' when it would not)."""
+    is_json = json_cap is not None and info.filename.lower().endswith(".json")
+    if is_json and info.file_size > json_cap:
+        return f"would inflate to {info.file_size:,} bytes, over the cap of {json_cap:,} for JSON"
+    if info.file_size > cap and info.filename != "(all members together)":
+        return f"would inflate to {info.file_size:,} bytes, over the cap of {cap:,}"
+    ratio = info.file_size / max(info.compress_size, 1)
+    if ratio_test and info.file_size > RATIO_FLOOR and ratio > MAX_RATIO:
+        return (
+            f"would inflate {ratio:,.0f} times (to {info.file_size:,} bytes; the cap is "
+            f"{MAX_RATIO} times above {RATIO_FLOOR >> 20} MiB)"
         )
+    return ""
 
 
 def load_model(path, *, compile: bool = False, custom_objects=None, max_member_bytes=None):
