@@ -421,12 +421,14 @@ def test_api_errors_are_zoo_errors_naming_the_file(tmp_path):
 def test_predict_reports_bad_images_and_predicts_the_good_ones(tmp_path, finished_run):
     good = _image(tmp_path)
     truncated, text = _bad_images(tmp_path)
-    result = _invoke(["predict", finished_run, truncated, good, text])
+    absent = tmp_path / "absent.png"
+    result = _invoke(["predict", finished_run, truncated, good, text, absent])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert [line.split(":")[0] for line in lines if not line.startswith("Skipped")] == [str(good)]
     skipped = [line for line in lines if line.startswith("Skipped ")]
-    assert len(skipped) == 2 and str(truncated) in skipped[0] and str(text) in skipped[1], lines
+    assert len(skipped) == 3, lines
+    assert all(str(p) in line for p, line in zip([truncated, text, absent], skipped, strict=True))
 
 
 def test_archive_caps_and_their_override(tmp_path, monkeypatch):

@@ -45,7 +45,8 @@ def predict(
         probabilities (logits, hinge scores) are passed through a softmax.
 
     Raises:
-        FileNotFoundError: a missing image file (without ``skipped``).
+        FileNotFoundError: a missing image file (without ``skipped``, or when
+            every file is missing: checked before the model is loaded).
         ValueError: a file that is not a usable image (``BadImageError``,
             naming the file; without ``skipped``), or ``top_k < 1``.
     """
@@ -54,9 +55,9 @@ def predict(
     images = list(images)
     if not isinstance(top_k, int) or top_k < 1:
         raise ValueError(f"top_k must be a positive int; received {top_k!r}")
-    for path in images:
-        if skipped is None and not os.path.isfile(path):
-            raise FileNotFoundError(f"No image file at {os.fspath(path)!r}.")
+    missing = [path for path in images if not os.path.isfile(path)]
+    if missing and (skipped is None or len(missing) == len(images)):
+        raise FileNotFoundError(f"No image file at {os.fspath(missing[0])!r}.")  # model unread
     trained = load_trained(ref, root=root)
     batch, kept = [], []
     for i, path in enumerate(images):
