@@ -44,6 +44,7 @@ def _default_plot_path(trained, split: str) -> str:
 )
 @click.option("--no-plot", is_flag=True, help="Do not save the confusion matrix.")
 @params.json_option(to_file=True)
+@params.saved_models_option()
 @params.batch_size_option(help="Prediction batch size.")
 def evaluate_cmd(model_or_run, data, split, cm_path, no_plot, json_path, batch_size):
     """Evaluate MODEL_OR_RUN (run directory, .keras file or published name) on a data split.
@@ -99,6 +100,7 @@ def evaluate_cmd(model_or_run, data, split, cm_path, no_plot, json_path, batch_s
 @click.option("-k", "--top-k", type=click.IntRange(min=1), default=3, show_default=True,
               help="Classes shown per image.")  # fmt: skip
 @params.json_option()
+@params.saved_models_option()
 def predict_cmd(model, images, top_k, as_json):
     """Classify IMAGE files with MODEL (run directory, .keras file or published name)."""
     import json

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import click
 
 from cli.aliases import alias_option, deprecation
+from cli.saved_models_opt import saved_models_option  # noqa: F401  (the commands' option)
 from zoo.constants import OPTIMIZERS
 
 DATA_HELP = (
@@ -305,8 +306,10 @@ def overwrite_run_option(what: str = "run", where: str = "--run-dir") -> Decorat
 
 
 def save_as_option(what: str = "the final model") -> Decorator:
-    """``--save-as NAME``: publish to ``saved_models/NAME``."""
-    return click.option("--save-as", metavar="NAME", help=f"Publish {what} to saved_models/NAME.")
+    """``--save-as NAME``: publish to ``NAME`` in the user checkpoint folder."""
+    return click.option(
+        "--save-as", metavar="NAME", help=f"Publish {what} as checkpoint NAME (see --saved-models)."
+    )
 
 
 def overwrite_saved_option() -> Decorator:

@@ -24,8 +24,10 @@ def _params(n) -> str:
 @click.option("--family", help="Only this family (e.g. vgg, resnet, resnet_cifar).")
 @click.option("--aliases", is_flag=True, help="Also list aliases.")
 @click.option(
-    "--pretrained", is_flag=True, help="List the pretrained checkpoints in saved_models/ instead."
-)
+    "--pretrained", is_flag=True,
+    help="List the checkpoints instead: yours (see --saved-models), then the shipped ones.",
+)  # fmt: skip
+@params.saved_models_option()
 def models_cmd(pattern, family, aliases, pretrained):
     """List registered models, optionally matching PATTERN (wildcards, e.g. 'resnet*')."""
     if pretrained:
@@ -60,12 +62,12 @@ def _table(rows) -> None:
 def _list_pretrained(pattern) -> None:
     import fnmatch
 
-    from zoo.pretrained import list_pretrained, read_manifest, saved_models_root
+    from zoo.pretrained import list_pretrained, read_manifest, search_roots
 
     names = [n for n in list_pretrained() if not pattern or fnmatch.fnmatchcase(n, pattern)]
     if not names:
         raise click.ClickException(
-            f"No pretrained checkpoint in {saved_models_root()}"
+            f"No pretrained checkpoint in {' or '.join(map(str, search_roots()))}"
             + (f" matches {pattern!r}." if pattern else ".")
         )
     rows = [("name", "architecture", "data", "classes", "test accuracy")]

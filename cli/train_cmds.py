@@ -112,6 +112,7 @@ def train_config(config_path, given: dict, resuming: bool, run_dir=None):
 @params.model_arg_option()
 @params.save_as_option()
 @params.overwrite_saved_option()
+@params.saved_models_option()
 @alias_option("--overwrite", of="overwrite_saved", use_instead="--overwrite-saved", is_flag=True)
 @params.quiet_option()
 @config_options

@@ -130,6 +130,7 @@ def finetune_arguments(*, weights, freeze_epochs, epochs, unfreeze, learning_rat
 @params.overwrite_run_option(what="fine-tune")
 @params.save_as_option(what="the result")
 @params.overwrite_saved_option()
+@params.saved_models_option()
 @alias_option("--overwrite", of=("overwrite_run", "overwrite_saved"),
               use_instead="--overwrite-run and/or --overwrite-saved", is_flag=True)  # fmt: skip
 @click.option(
@@ -188,6 +189,7 @@ def _print_result(result) -> None:
     "--split", type=click.Choice(["train", "val", "test", "all"]), default="all", show_default=True
 )
 @params.weights_option()
+@params.saved_models_option()
 @params.batch_size_option(help="Batch size.", default=64, show_default=True)
 @params.alpha_option()
 def embed_cmd(model, data, output, split, weights, batch_size, alpha):

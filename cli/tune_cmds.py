@@ -106,6 +106,7 @@ def _open_search(name, directory, resuming, overwrite_run, env, settings: dict):
 @alias_option("--overwrite", of="overwrite_run", use_instead="--overwrite-run", is_flag=True)
 @params.save_as_option(what="the best model")
 @params.overwrite_saved_option()
+@params.saved_models_option()
 @click.option("--max-attempts", type=click.IntRange(min=1), default=3, show_default=True,
               help="Process deaths (OOM, kill) during one trial before it is marked failed.")  # fmt: skip
 @params.seed_option(help="Seed of the search algorithm (a trial's training seed is "
