@@ -313,11 +313,11 @@ def save_as_option(what: str = "the final model") -> Decorator:
 
 
 def overwrite_saved_option() -> Decorator:
-    """``--overwrite-saved``: let ``--save-as`` replace an existing ``saved_models/NAME``."""
+    """``--overwrite-saved``: let ``--save-as`` replace (or shadow a shipped) checkpoint NAME."""
     return click.option(
         "--overwrite-saved",
         is_flag=True,
-        help="Let --save-as replace an existing saved_models/NAME.",
+        help="Let --save-as replace your checkpoint NAME, or shadow a shipped one of that name.",
     )
 
 
@@ -344,8 +344,8 @@ def check_save_as(save_as: str | None, overwrite_saved: bool) -> None:
     pretrained.check_name(save_as)
     if pretrained.exists(save_as) and not overwrite_saved:
         raise ValueError(
-            f"saved_models/{save_as} exists; pass --overwrite-saved to replace it or choose "
-            f"another name."
+            f"Checkpoint {save_as!r} exists ({pretrained.model_path(save_as)}); pass "
+            f"--overwrite-saved to publish yours in its place or choose another name."
         )
 
 

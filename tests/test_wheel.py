@@ -125,3 +125,12 @@ def test_the_wheel_ships_the_checkpoints_and_publishes_outside_the_package(tmp_p
     assert got["untouched"], "publishing changed the installed package's files"
     assert len(got["shipped_files"]) == 2 * len(SHIPPED)
     assert sorted(p.name for p in (REPO / "saved_models").iterdir()) == repo_before
+
+    # The installed command lists both folders; --saved-models picks another user folder.
+    zoo_cmd = venv / ("Scripts/zoo.exe" if os.name == "nt" else "bin/zoo")
+    listing = _run([str(zoo_cmd), "models", "--pretrained"], cwd=outside, env=env).stdout
+    assert all(name in listing for name in ("tiny-user", *SHIPPED)), listing
+    other = tmp_path / "other"
+    listing = _run([str(zoo_cmd), "models", "--pretrained", "--saved-models", str(other)],
+                   cwd=outside, env=env).stdout  # fmt: skip
+    assert "tiny-user" not in listing and all(name in listing for name in SHIPPED), listing
