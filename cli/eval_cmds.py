@@ -8,6 +8,7 @@ import click
 
 from cli import params
 from cli.aliases import ZooCommand
+from cli.feedback import announce
 from cli.params import user_errors
 
 DEFAULT_DATA = "mnist-sample"
@@ -54,6 +55,7 @@ def evaluate_cmd(model_or_run, data, split, cm_path, no_plot, json_path, batch_s
     """
     import json
 
+    announce(f"{model_or_run} on {data} ({split})", quiet=json_path == "-")
     from zoo.evaluate import (
         evaluate,
         format_report,
@@ -105,6 +107,7 @@ def predict_cmd(model, images, top_k, as_json):
     """Classify IMAGE files with MODEL (run directory, .keras file or published name)."""
     import json
 
+    announce(f"{model} on {len(images)} image(s)", quiet=as_json)
     from zoo.evaluate import predict
 
     with user_errors():
@@ -145,6 +148,7 @@ def lr_find_cmd(
     --steps batches, stops when the loss explodes, prints the suggested
     learning rate (steepest descent of the smoothed loss) and saves the curve.
     """
+    announce(f"{name} on {data}, {steps} batches")
     from zoo.training.fit import as_config
     from zoo.training.lr_find import lr_find
 
@@ -196,6 +200,7 @@ def plot_cmd(runs, output, metric):
       zoo plot runs/resnet20-20261122-101500
       zoo plot runs/a runs/b --metric val_loss -o loss.png
     """
+    announce(f"drawing {len(runs)} run(s)", backend=False)
     from zoo.training.plots import compare_runs, load_history, plot_history
 
     with user_errors():

@@ -6,6 +6,7 @@ import click
 
 from cli import params
 from cli.aliases import ZooCommand
+from cli.feedback import announce
 from cli.params import model_kwargs, user_errors
 
 
@@ -88,6 +89,7 @@ def _list_pretrained(pattern) -> None:
 @click.option("--summary/--no-summary", default=True, help="Print the layer summary.")
 def info_cmd(name, input_shape, num_classes, model_arg, summary):
     """Show a model's spec, parameter count, FLOPs and layers."""
+    announce(name)
     import zoo
     from zoo.info import human
 
@@ -124,6 +126,7 @@ def build_cmd(name, output, input_shape, num_classes, model_arg, force):
         raise click.BadParameter(f"{output!r} must end in '.keras'.", param_hint="--output")
     if os.path.exists(output) and not force:
         raise click.ClickException(f"{output} exists; pass --force to overwrite it.")
+    announce(f"building {name} into {output}")
     import zoo
     from zoo.saving import save_model
 

@@ -11,6 +11,7 @@ import click
 
 from cli import params
 from cli.aliases import ZooCommand, alias_option
+from cli.feedback import announce
 from cli.params import RESUME_IN_RUN_DIR, user_errors
 from zoo.constants import TUNERS
 
@@ -144,6 +145,7 @@ def tune_cmd(name, directory, resume, overwrite_run, save_as, overwrite_saved, m
         --space learning_rate=log:1e-4:1e-1 --space optimizer=sgd,adam,rmsprop
     """
     directory, resuming = _search_directory(name, directory, resume, overwrite_run)
+    announce(f"search over {name} on {settings['data']}")
     env = _configure_role(chief, worker, worker_id, allow_remote)
     with user_errors():
         from tuning import distributed
