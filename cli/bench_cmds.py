@@ -6,6 +6,7 @@ import click
 
 from cli import params
 from cli.aliases import ZooCommand
+from cli.feedback import announce
 from cli.params import user_errors
 
 
@@ -43,6 +44,7 @@ def bench_cmd(
     """
     import json
 
+    announce(f"{name}, {mode}, batch size {batch_size}", quiet=as_json)
     from zoo.bench import benchmark_model, format_result
 
     with user_errors():

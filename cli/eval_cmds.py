@@ -8,6 +8,7 @@ import click
 
 from cli import params
 from cli.aliases import ZooCommand
+from cli.feedback import announce
 from cli.params import user_errors
 
 DEFAULT_DATA = "mnist-sample"
@@ -44,6 +45,7 @@ def _default_plot_path(trained, split: str) -> str:
 )
 @click.option("--no-plot", is_flag=True, help="Do not save the confusion matrix.")
 @params.json_option(to_file=True)
+@params.saved_models_option()
 @params.batch_size_option(help="Prediction batch size.")
 def evaluate_cmd(model_or_run, data, split, cm_path, no_plot, json_path, batch_size):
     """Evaluate MODEL_OR_RUN (run directory, .keras file or published name) on a data split.
@@ -53,6 +55,7 @@ def evaluate_cmd(model_or_run, data, split, cm_path, no_plot, json_path, batch_s
     """
     import json
 
+    announce(f"{model_or_run} on {data} ({split})", quiet=json_path == "-")
     from zoo.evaluate import (
         evaluate,
         format_report,
@@ -99,6 +102,7 @@ def evaluate_cmd(model_or_run, data, split, cm_path, no_plot, json_path, batch_s
 @click.option("-k", "--top-k", type=click.IntRange(min=1), default=3, show_default=True,
               help="Classes shown per image.")  # fmt: skip
 @params.json_option()
+@params.saved_models_option()
 def predict_cmd(model, images, top_k, as_json):
     """Classify IMAGE files with MODEL (run directory, .keras file or published name).
 
@@ -108,6 +112,7 @@ def predict_cmd(model, images, top_k, as_json):
     """
     import json
 
+    announce(f"{model} on {len(images)} image(s)", quiet=as_json)
     from zoo.evaluate import predict
 
     skipped = []
@@ -157,6 +162,7 @@ def lr_find_cmd(
     --steps batches, stops when the loss explodes, prints the suggested
     learning rate (steepest descent of the smoothed loss) and saves the curve.
     """
+    announce(f"{name} on {data}, {steps} batches")
     from zoo.training.fit import as_config
     from zoo.training.lr_find import lr_find
 
@@ -208,6 +214,7 @@ def plot_cmd(runs, output, metric):
       zoo plot runs/resnet20-20261122-101500
       zoo plot runs/a runs/b --metric val_loss -o loss.png
     """
+    announce(f"drawing {len(runs)} run(s)", backend=False)
     from zoo.training.plots import compare_runs, load_history, plot_history
 
     with user_errors():

@@ -14,6 +14,7 @@ import click
 
 from cli.bench_cmds import bench_cmd
 from cli.eval_cmds import evaluate_cmd, lr_find_cmd, plot_cmd, predict_cmd
+from cli.feedback import quiet_backend_logs
 from cli.registry_cmds import build_cmd, info_cmd, models_cmd
 from cli.train_cmds import train_cmd
 from cli.transfer_cmds import embed_cmd, export_cmd, finetune_cmd
@@ -104,6 +105,7 @@ class ZooGroup(click.Group):
 def cli(ctx: click.Context, debug: bool):
     """keras-zoo: classic deep-learning architectures, trained, tuned and fine-tuned."""
     ctx.meta["zoo.debug"] = debug
+    quiet_backend_logs()  # before any command imports TensorFlow
 
 
 for _command in COMMANDS:

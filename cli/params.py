@@ -16,6 +16,7 @@ from collections.abc import Callable
 import click
 
 from cli.aliases import alias_option, deprecation
+from cli.saved_models_opt import saved_models_option  # noqa: F401  (the commands' option)
 from zoo.constants import OPTIMIZERS
 
 DATA_HELP = (
@@ -305,16 +306,18 @@ def overwrite_run_option(what: str = "run", where: str = "--run-dir") -> Decorat
 
 
 def save_as_option(what: str = "the final model") -> Decorator:
-    """``--save-as NAME``: publish to ``saved_models/NAME``."""
-    return click.option("--save-as", metavar="NAME", help=f"Publish {what} to saved_models/NAME.")
+    """``--save-as NAME``: publish to ``NAME`` in the user checkpoint folder."""
+    return click.option(
+        "--save-as", metavar="NAME", help=f"Publish {what} as checkpoint NAME (see --saved-models)."
+    )
 
 
 def overwrite_saved_option() -> Decorator:
-    """``--overwrite-saved``: let ``--save-as`` replace an existing ``saved_models/NAME``."""
+    """``--overwrite-saved``: let ``--save-as`` replace (or shadow a shipped) checkpoint NAME."""
     return click.option(
         "--overwrite-saved",
         is_flag=True,
-        help="Let --save-as replace an existing saved_models/NAME.",
+        help="Let --save-as replace your checkpoint NAME, or shadow a shipped one of that name.",
     )
 
 
@@ -341,8 +344,8 @@ def check_save_as(save_as: str | None, overwrite_saved: bool) -> None:
     pretrained.check_name(save_as)
     if pretrained.exists(save_as) and not overwrite_saved:
         raise ValueError(
-            f"saved_models/{save_as} exists; pass --overwrite-saved to replace it or choose "
-            f"another name."
+            f"Checkpoint {save_as!r} exists ({pretrained.model_path(save_as)}); pass "
+            f"--overwrite-saved to publish yours in its place or choose another name."
         )
 
 

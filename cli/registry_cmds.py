@@ -6,6 +6,7 @@ import click
 
 from cli import params
 from cli.aliases import ZooCommand
+from cli.feedback import announce
 from cli.params import model_kwargs, user_errors
 
 
@@ -24,8 +25,10 @@ def _params(n) -> str:
 @click.option("--family", help="Only this family (e.g. vgg, resnet, resnet_cifar).")
 @click.option("--aliases", is_flag=True, help="Also list aliases.")
 @click.option(
-    "--pretrained", is_flag=True, help="List the pretrained checkpoints in saved_models/ instead."
-)
+    "--pretrained", is_flag=True,
+    help="List the checkpoints instead: yours (see --saved-models), then the shipped ones.",
+)  # fmt: skip
+@params.saved_models_option()
 def models_cmd(pattern, family, aliases, pretrained):
     """List registered models, optionally matching PATTERN (wildcards, e.g. 'resnet*')."""
     if pretrained:
@@ -60,12 +63,12 @@ def _table(rows) -> None:
 def _list_pretrained(pattern) -> None:
     import fnmatch
 
-    from zoo.pretrained import list_pretrained, read_manifest, saved_models_root
+    from zoo.pretrained import list_pretrained, read_manifest, search_roots
 
     names = [n for n in list_pretrained() if not pattern or fnmatch.fnmatchcase(n, pattern)]
     if not names:
         raise click.ClickException(
-            f"No pretrained checkpoint in {saved_models_root()}"
+            f"No pretrained checkpoint in {' or '.join(map(str, search_roots()))}"
             + (f" matches {pattern!r}." if pattern else ".")
         )
     rows = [("name", "architecture", "data", "classes", "test accuracy")]
@@ -86,6 +89,7 @@ def _list_pretrained(pattern) -> None:
 @click.option("--summary/--no-summary", default=True, help="Print the layer summary.")
 def info_cmd(name, input_shape, num_classes, model_arg, summary):
     """Show a model's spec, parameter count, FLOPs and layers."""
+    announce(name)
     import zoo
     from zoo.info import human
 
@@ -122,6 +126,7 @@ def build_cmd(name, output, input_shape, num_classes, model_arg, force):
         raise click.BadParameter(f"{output!r} must end in '.keras'.", param_hint="--output")
     if os.path.exists(output) and not force:
         raise click.ClickException(f"{output} exists; pass --force to overwrite it.")
+    announce(f"building {name} into {output}")
     import zoo
     from zoo.saving import save_model
 

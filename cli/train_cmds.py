@@ -18,6 +18,7 @@ import click
 from cli import params
 from cli.aliases import ZooCommand, alias_option
 from cli.config_flags import collect_config, config_options, config_values, given_values
+from cli.feedback import announce
 from cli.params import DATA_HELP, user_errors
 
 
@@ -112,6 +113,7 @@ def train_config(config_path, given: dict, resuming: bool, run_dir=None):
 @params.model_arg_option()
 @params.save_as_option()
 @params.overwrite_saved_option()
+@params.saved_models_option()
 @alias_option("--overwrite", of="overwrite_saved", use_instead="--overwrite-saved", is_flag=True)
 @params.quiet_option()
 @config_options
@@ -138,8 +140,8 @@ def train_cmd(name, data, config_path, run_dir, resume, force, overwrite_run, in
     if resuming:
         run_dir = prepare_run_dir(name, run_dir, resuming, overwrite_run)
     given = given_values(click.get_current_context(), config_values(fields))
-    with user_errors():
-        config = train_config(config_path, given, resuming, run_dir)
+    with user_errors():  # resuming, the recorded config is read after the announcement
+        config = None if resuming else train_config(config_path, given, resuming, run_dir)
     if data is not None:
         _check_data(data)
     kwargs = params.parse_model_args(model_arg) or None
@@ -151,6 +153,9 @@ def train_cmd(name, data, config_path, run_dir, resume, force, overwrite_run, in
     run_dir = prepare_run_dir(name, run_dir, resuming, overwrite_run)
     data = data if resuming else (data or "mnist-sample")
 
+    announce(f"resuming {run_dir}" if resuming else f"{name} on {data}", quiet=quiet)
+    with user_errors():
+        config = train_config(config_path, given, resuming, run_dir) if resuming else config
     from zoo.training.fit import publish_result, train
 
     verbose = 0 if quiet else (1 if sys.stdout.isatty() else 2)

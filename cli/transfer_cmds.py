@@ -9,6 +9,7 @@ import click
 
 from cli import params
 from cli.aliases import ZooCommand, alias_option
+from cli.feedback import announce
 from cli.params import user_errors
 
 EXPORT_FORMATS = ("savedmodel", "onnx", "tflite")
@@ -130,6 +131,7 @@ def finetune_arguments(*, weights, freeze_epochs, epochs, unfreeze, learning_rat
 @params.overwrite_run_option(what="fine-tune")
 @params.save_as_option(what="the result")
 @params.overwrite_saved_option()
+@params.saved_models_option()
 @alias_option("--overwrite", of=("overwrite_run", "overwrite_saved"),
               use_instead="--overwrite-run and/or --overwrite-saved", is_flag=True)  # fmt: skip
 @click.option(
@@ -149,6 +151,7 @@ def finetune_cmd(backbone, data, **options):
     """
     with user_errors():
         kwargs = finetune_arguments(**options)
+    announce(f"{backbone} on {data}", quiet=options["quiet"])
     import zoo.transfer
 
     with user_errors():
@@ -188,6 +191,7 @@ def _print_result(result) -> None:
     "--split", type=click.Choice(["train", "val", "test", "all"]), default="all", show_default=True
 )
 @params.weights_option()
+@params.saved_models_option()
 @params.batch_size_option(help="Batch size.", default=64, show_default=True)
 @params.alpha_option()
 def embed_cmd(model, data, output, split, weights, batch_size, alpha):
@@ -197,6 +201,7 @@ def embed_cmd(model, data, output, split, weights, batch_size, alpha):
     .keras file (its classifier is cut off). For a linear probe trained the
     zoo way, use `zoo finetune --linear-probe`.
     """
+    announce(f"{model} features of {data} ({split})")
     import zoo.data
     import zoo.transfer
 
@@ -231,6 +236,7 @@ def export_cmd(model, output, fmt, force):
     """Export MODEL (a .keras file or a checkpoint name) through Keras' model.export."""
     if os.path.exists(output) and not force:
         raise click.ClickException(f"{output} exists; pass --force to replace it.")
+    announce(f"{model} as {fmt} to {output}")
     from zoo.pretrained import export_model
 
     with user_errors():

@@ -11,6 +11,7 @@ import click
 
 from cli import params
 from cli.aliases import ZooCommand, alias_option
+from cli.feedback import announce
 from cli.params import RESUME_IN_RUN_DIR, user_errors
 from zoo.constants import TUNERS
 
@@ -106,6 +107,7 @@ def _open_search(name, directory, resuming, overwrite_run, env, settings: dict):
 @alias_option("--overwrite", of="overwrite_run", use_instead="--overwrite-run", is_flag=True)
 @params.save_as_option(what="the best model")
 @params.overwrite_saved_option()
+@params.saved_models_option()
 @click.option("--max-attempts", type=click.IntRange(min=1), default=3, show_default=True,
               help="Process deaths (OOM, kill) during one trial before it is marked failed.")  # fmt: skip
 @params.seed_option(help="Seed of the search algorithm (a trial's training seed is "
@@ -143,6 +145,7 @@ def tune_cmd(name, directory, resume, overwrite_run, save_as, overwrite_saved, m
         --space learning_rate=log:1e-4:1e-1 --space optimizer=sgd,adam,rmsprop
     """
     directory, resuming = _search_directory(name, directory, resume, overwrite_run)
+    announce(f"search over {name} on {settings['data']}")
     env = _configure_role(chief, worker, worker_id, allow_remote)
     with user_errors():
         from tuning import distributed

@@ -34,6 +34,7 @@ SHARED = {
     "--overwrite-run": ["train", "finetune", "tune"],
     "--save-as": ["train", "finetune", "tune"],
     "--overwrite-saved": ["train", "finetune", "tune"],
+    "--saved-models": ["train", "finetune", "tune", "embed", "evaluate", "predict", "models"],
     "--learning-rate": ["train", "finetune"],
     "--batch-size": ["train", "finetune", "evaluate", "lr-find", "embed", "bench"],
     "--epochs": ["train", "finetune"],

@@ -203,10 +203,10 @@ def _npz_bomb(tmp):
 
 def _checkpoint(tmp, change, by="name"):
     """A copy of the shipped lenet5-mnist checkpoint, its manifest changed by ``change(dict)``."""
-    from zoo.saved_models import saved_models_root
+    from zoo.saved_models import shipped_root
 
     root = tmp / "sm"
-    shutil.copytree(saved_models_root(None) / "lenet5-mnist", root / "ck")
+    shutil.copytree(shipped_root() / "lenet5-mnist", root / "ck")
     path = root / "ck" / "manifest.json"
     manifest = json.loads(path.read_text())
     change(manifest)

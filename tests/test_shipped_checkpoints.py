@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import math
 import shutil
+import sys
 
 import pytest
 
-from zoo.pretrained import ChecksumError, list_pretrained, read_manifest, verify
+from zoo.pretrained import ChecksumError, list_pretrained, read_manifest, shipped_root, verify
 
-SHIPPED = list_pretrained()
+SHIPPED = list_pretrained(shipped_root())
 # The shipped sample each checkpoint's data set has (zoo.data.load names).
 SAMPLE_FOR = {"lenet5-mnist": "mnist-sample", "resnet20-cifar10": "cifar10-sample"}
 
@@ -82,9 +83,8 @@ def test_reload_verifies_hashes_and_accuracy_holds_on_the_shipped_sample(name):
 @pytest.mark.parametrize("name", SHIPPED)
 def test_a_modified_checkpoint_is_refused(name, tmp_path):
     import zoo
-    from zoo.pretrained import saved_models_root
 
-    shutil.copytree(saved_models_root() / name, tmp_path / name)
+    shutil.copytree(shipped_root() / name, tmp_path / name)
     with open(tmp_path / name / "model.keras", "r+b") as fh:
         fh.seek(100)
         byte = fh.read(1)
@@ -138,16 +138,55 @@ def test_checkpoint_modules_stand_below_models_and_training():
     assert out.stdout.strip() == "[]", out.stdout
 
 
+def _tiny_model():
+    import keras
+
+    inputs = keras.Input((4,))
+    return keras.Model(inputs, keras.layers.Dense(2)(inputs))
+
+
+def test_user_folder_comes_from_env_and_publishing_never_writes_the_shipped_folder(
+    tmp_path, monkeypatch
+):
+    from zoo import pretrained
+
+    monkeypatch.delenv("ZOO_SAVED_MODELS", raising=False)
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path / "home"))
+    user = tmp_path / "home" / "saved_models"
+    assert pretrained.saved_models_root() == user.resolve()
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("ZOO_HOME")
+    if sys.platform.startswith("linux"):
+        assert pretrained.saved_models_root() == tmp_path / "xdg" / "keras-zoo" / "saved_models"
+    monkeypatch.setenv("ZOO_SAVED_MODELS", str(user))
+    shipped = shipped_root()
+    before = sorted(p.name for p in shipped.iterdir())
+    folder = pretrained.publish(_tiny_model(), "tiny-user")
+    assert folder == user.resolve() / "tiny-user"
+    # Both folders are listed: the user's checkpoint and the shipped ones.
+    assert {"tiny-user", "lenet5-mnist"} <= set(pretrained.list_pretrained())
+    assert pretrained.list_pretrained(user) == ["tiny-user"]  # an explicit root is the only one
+    # A shipped name is not shadowed by accident; with overwrite the user's copy wins.
+    with pytest.raises(pretrained.PretrainedError, match="already exists.*overwrite"):
+        pretrained.publish(_tiny_model(), "lenet5-mnist")
+    pretrained.publish(_tiny_model(), "lenet5-mnist", overwrite=True)
+    assert pretrained.model_path("lenet5-mnist") == str(
+        user.resolve() / "lenet5-mnist" / "model.keras"
+    )
+    assert sorted(p.name for p in shipped.iterdir()) == before
+    assert verify("lenet5-mnist", root=shipped)["architecture"] == "lenet5"
+
+
 @pytest.mark.parametrize("name", SHIPPED)
 def test_manifest_is_covered_by_its_own_hash(name, tmp_path):
     """Each shipped manifest carries manifest_sha256; an edited copy is refused."""
     import json
 
-    from zoo.saved_models import manifest_digest, saved_models_root
+    from zoo.saved_models import manifest_digest
 
-    m = read_manifest(name)  # verifies manifest_sha256
+    m = read_manifest(name, shipped_root())  # verifies manifest_sha256
     assert m["manifest_sha256"] == manifest_digest(m)
-    shutil.copytree(saved_models_root() / name, tmp_path / name)
+    shutil.copytree(shipped_root() / name, tmp_path / name)
     path = tmp_path / name / "manifest.json"
     m["class_names"] = m["class_names"][::-1]
     path.write_text(json.dumps(m))

@@ -8,8 +8,11 @@ preprocessing, class names in index order, metrics and training config.
 `load_pretrained` checks every hash before loading, and loads only
 ``.keras`` with ``safe_mode=True``.
 
-The saved-models folder is ``root`` when given, else ``$ZOO_SAVED_MODELS``,
-else ``saved_models/`` next to the ``zoo`` package (the repository's own).
+Shipped checkpoints are read-only package data (`shipped_root`); published
+ones go to the user folder (`saved_models_root`: ``$ZOO_SAVED_MODELS``, else
+``$ZOO_HOME/saved_models``, else ``~/.local/share/keras-zoo/saved_models`` or the
+platform's equivalent). Listing and loading look in the user folder first;
+an explicit ``root`` is the only folder used.
 
 This module is the public face of three modules, by what they do:
 
@@ -52,7 +55,9 @@ from zoo.saved_models import (
     model_path,
     read_manifest,
     saved_models_root,
+    search_roots,
     sha256_file,
+    shipped_root,
     verify,
 )
 
@@ -76,6 +81,8 @@ __all__ = [
     "publish",
     "read_manifest",
     "saved_models_root",
+    "search_roots",
     "sha256_file",
+    "shipped_root",
     "verify",
 ]

@@ -34,6 +34,8 @@ from zoo.saved_models import (
     PretrainedError,
     check_manifest,
     check_name,
+    checkpoint_folder,
+    exists,
     manifest_digest,
     saved_models_root,
     sha256_file,
@@ -101,8 +103,10 @@ def publish(
             (registry name), ``model_kwargs``, ``preprocessing`` (a dict or a
             ``Preprocessing``), ``class_names`` (index order), ``metrics``,
             ``config`` (a ``TrainConfig`` or its dict), ``data``.
-        overwrite: replace an existing checkpoint. Defaults to False.
-        root: saved-models folder (see `saved_models_root`).
+        overwrite: replace an existing checkpoint, or shadow a shipped one
+            of that name (the shipped files are never written). Defaults to False.
+        root: the folder to publish to; default: the user folder (see
+            `saved_models_root`), never the package or the source checkout.
 
     Returns:
         The checkpoint folder.
@@ -114,6 +118,11 @@ def publish(
     """
     check_name(name)
     fields = _checked_fields(manifest_fields)
+    if root is None and not overwrite and exists(name):
+        raise PretrainedError(
+            f"Checkpoint {name!r} already exists in {checkpoint_folder(name).parent}; pass "
+            f"overwrite=True (--overwrite-saved) to publish yours in its place, or choose another name."
+        )
     folder = saved_models_root(root)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / name

@@ -8,8 +8,15 @@ holds (``preprocessing.pad_to``, input shapes) are at most `MAX_SIDE`.
 `load_pretrained` checks every hash before loading, and loads only ``.keras``
 with ``safe_mode=True``.
 
-The saved-models folder is ``root`` when given, else ``$ZOO_SAVED_MODELS``,
-else ``saved_models/`` next to the ``zoo`` package (the repository's own).
+Two folders hold checkpoints. The shipped ones (``lenet5-mnist``, ...) are
+package data, ``zoo/saved_models_data`` of an installed wheel or the
+repository's ``saved_models/`` in a checkout, and are only read. Published
+ones go to the user folder (`saved_models_root`): ``$ZOO_SAVED_MODELS``, else
+``$ZOO_HOME/saved_models``, else the platform's user data folder
+(``~/.local/share/keras-zoo/saved_models`` on Linux). Listing and loading look
+in the user folder first, then the shipped one; publishing a shipped name
+needs ``overwrite`` and then shadows it (the shipped files stay as they are).
+An explicit ``root`` is the only folder used.
 
 Layering: imports `zoo.saving` only (standard library at import time); it knows
 nothing of models or training. `zoo.publishing` and `zoo.exporting` build on it,
@@ -20,9 +27,11 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import importlib.resources
 import json
 import os
 import re
+import sys
 from pathlib import Path
 
 from zoo.saving import load_model
@@ -46,7 +55,9 @@ __all__ = [
     "model_path",
     "read_manifest",
     "saved_models_root",
+    "search_roots",
     "sha256_file",
+    "shipped_root",
     "verify",
 ]
 
@@ -55,6 +66,8 @@ MODEL_FILE = "model.keras"
 FORMAT = "keras-zoo-checkpoint"
 FORMAT_VERSION = 1
 ENV_ROOT = "ZOO_SAVED_MODELS"
+ENV_HOME = "ZOO_HOME"
+SHIPPED_PACKAGE = "saved_models_data"  # zoo/saved_models_data in a wheel (setup.cfg package_dir)
 #: The manifest field holding the sha256 of the manifest's canonical JSON without it.
 DIGEST_FIELD = "manifest_sha256"
 #: The largest image side a manifest may ask for (``pad_to``, input shapes).
@@ -71,13 +84,54 @@ class ChecksumError(PretrainedError):
 
 
 def saved_models_root(root=None) -> Path:
-    """The saved-models folder: ``root``, else ``$ZOO_SAVED_MODELS``, else the repository's."""
+    """The folder checkpoints are published to: ``root``, else the user folder.
+
+    The user folder is ``$ZOO_SAVED_MODELS``, else ``$ZOO_HOME/saved_models``,
+    else the platform's user data folder + ``keras-zoo/saved_models``; never
+    the installed package or the source checkout.
+    """
     if root is not None:
         return Path(os.fspath(root)).expanduser().resolve()
     env = os.environ.get(ENV_ROOT)
     if env:
         return Path(env).expanduser().resolve()
-    return Path(__file__).resolve().parent.parent / "saved_models"
+    home = os.environ.get(ENV_HOME)
+    if home:
+        return (Path(home).expanduser() / "saved_models").resolve()
+    return _user_data_dir() / "keras-zoo" / "saved_models"
+
+
+def _user_data_dir() -> Path:
+    """The platform's per-user data folder (XDG on Linux), without a dependency."""
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support"
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+
+
+def shipped_root() -> Path | None:
+    """The read-only folder of the shipped checkpoints: the installed package data, else
+    the repository's ``saved_models/`` when running from a checkout; None when neither."""
+    data = importlib.resources.files("zoo") / SHIPPED_PACKAGE
+    if isinstance(data, Path) and data.is_dir():
+        return data.resolve()
+    repo = Path(__file__).resolve().parent.parent
+    if (repo / "setup.cfg").is_file() and (repo / "saved_models").is_dir():
+        return repo / "saved_models"
+    return None
+
+
+def search_roots(root=None) -> list[Path]:
+    """The folders listing and loading look in, in order: ``[root]`` when given, else the
+    user folder then the shipped one."""
+    if root is not None:
+        return [saved_models_root(root)]
+    roots = [saved_models_root()]
+    shipped = shipped_root()
+    if shipped is not None and shipped not in roots:
+        roots.append(shipped)
+    return roots
 
 
 def is_valid_name(name) -> bool:
@@ -96,15 +150,19 @@ def check_name(name) -> str:
 
 
 def list_pretrained(root=None) -> list[str]:
-    """Names of the checkpoints in the saved-models folder, sorted."""
-    folder = saved_models_root(root)
-    if not folder.is_dir():
-        return []
-    return sorted(
-        p.name
-        for p in folder.iterdir()
-        if is_valid_name(p.name) and p.is_dir() and not p.is_symlink() and (p / MANIFEST).is_file()
-    )
+    """Names of the checkpoints in the saved-models folders (see `search_roots`), sorted."""
+    names = set()
+    for folder in search_roots(root):
+        if folder.is_dir():
+            names.update(
+                p.name
+                for p in folder.iterdir()
+                if is_valid_name(p.name)
+                and p.is_dir()
+                and not p.is_symlink()
+                and (p / MANIFEST).is_file()
+            )
+    return sorted(names)
 
 
 def exists(name: str, root=None) -> bool:
@@ -115,16 +173,18 @@ def exists(name: str, root=None) -> bool:
 def checkpoint_folder(name: str, root=None) -> Path:
     """The folder of checkpoint ``name``; `PretrainedError` (with close names) when absent."""
     check_name(name)
-    folder = saved_models_root(root) / name
-    if not (folder / MANIFEST).is_file() or folder.is_symlink():
-        names = list_pretrained(root)
-        close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
-        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
-        raise PretrainedError(
-            f"No checkpoint {name!r} in {saved_models_root(root)}.{hint} Available: "
-            f"{', '.join(names) if names else 'none'} (set ${ENV_ROOT} to use another folder)."
-        )
-    return folder
+    roots = search_roots(root)
+    for base in roots:
+        folder = base / name
+        if (folder / MANIFEST).is_file() and not folder.is_symlink():
+            return folder
+    names = list_pretrained(root)
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+    raise PretrainedError(
+        f"No checkpoint {name!r} in {' or '.join(map(str, roots))}.{hint} Available: "
+        f"{', '.join(names) if names else 'none'} (set ${ENV_ROOT} to use another folder)."
+    )
 
 
 def model_path(name: str, root=None) -> str:
