@@ -13,6 +13,7 @@ import zipfile
 import click
 
 from cli.bench_cmds import bench_cmd
+from cli.convert_cmds import convert_cmd
 from cli.eval_cmds import evaluate_cmd, lr_find_cmd, plot_cmd, predict_cmd
 from cli.feedback import quiet_backend_logs
 from cli.registry_cmds import build_cmd, info_cmd, models_cmd
@@ -32,6 +33,7 @@ COMMANDS = (
     finetune_cmd,
     embed_cmd,
     export_cmd,
+    convert_cmd,
     tune_cmd,
     tune_report_cmd,
     bench_cmd,

@@ -66,7 +66,8 @@ def _list_pretrained(pattern) -> None:
     from zoo.pretrained import list_pretrained, read_manifest, search_roots
 
     names = [n for n in list_pretrained() if not pattern or fnmatch.fnmatchcase(n, pattern)]
-    if not names:
+    imagenet = _imagenet_rows(pattern)
+    if not names and not imagenet:
         raise click.ClickException(
             f"No pretrained checkpoint in {' or '.join(map(str, search_roots()))}"
             + (f" matches {pattern!r}." if pattern else ".")
@@ -78,7 +79,30 @@ def _list_pretrained(pattern) -> None:
         data = str(m.get("data", ""))
         rows.append((n, str(m.get("architecture")), data if len(data) < 40 else "..." + data[-37:],
                      str(len(m.get("class_names", []))), "-" if acc is None else f"{acc:.4f}"))  # fmt: skip
-    _table(rows)
+    if names:
+        _table(rows)
+    if imagenet:
+        click.echo(("\n" if names else "") + "ImageNet weights (zoo convert, weights='imagenet'):")
+        _table(imagenet)
+
+
+def _imagenet_rows(pattern) -> list:
+    """The bridge's architecture x source table (`zoo.bridge.available_weights`), or []."""
+    import fnmatch
+
+    from zoo.bridge import available_weights
+
+    found = [
+        w for w in available_weights() if not pattern or fnmatch.fnmatchcase(w["arch"], pattern)
+    ]
+    if not found:
+        return []
+    rows = [("architecture", "source", "file (with top / [_notop])", "preprocessing", "cached")]
+    for w in found:
+        cached = [k for k in ("top", "notop") if w[f"cached_{k}"]]
+        rows.append((w["arch"], w["source"], w["top"][: -len(".h5")] + "[_notop].h5",
+                     w["preprocessing"], "+".join(cached) or "no"))  # fmt: skip
+    return rows
 
 
 @click.command("info", cls=ZooCommand)

@@ -71,6 +71,10 @@ ANNOUNCED = [
     (["finetune", "lenet5-mnist", "digits"], "lenet5-mnist on digits, loading"),
     (["embed", "lenet5", "digits", "-o", "feat"], "lenet5 features of digits (all), loading"),
     (["export", "lenet5-mnist", "-o", "m.onnx", "--format", "onnx"], "lenet5-mnist as onnx to"),
+    (
+        ["convert", "vgg16.h5", "-o", "v.weights.h5"],
+        "converting vgg16.h5 into v.weights.h5, loading",
+    ),
     (["bench", "lenet5", "--steps", "1"], "lenet5, infer, batch size 8, loading TensorFlow\u2026"),
     (
         [

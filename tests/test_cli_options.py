@@ -46,7 +46,7 @@ SHARED = {
     "--model-arg": ["train", "info", "build"],
     "--weights": ["finetune", "embed"],
     "--alpha": ["finetune", "embed"],
-    "--output": ["build", "embed", "export", "plot"],
+    "--output": ["build", "embed", "export", "plot", "convert"],
     "--jit-compile": ["train", "bench"],
     "--json": ["predict", "bench", "tune-report"],
 }
@@ -118,7 +118,7 @@ def test_no_other_command_spells_the_option_differently(flag):
     others = [c for c in cli.commands if c not in SHARED[flag]]
     for command in others:
         names = {o for p in cli.commands[command].params for o in p.opts + p.secondary_opts}
-        if flag == "--force" and command in ("build", "export"):
+        if flag == "--force" and command in ("build", "export", "convert"):
             continue  # "replace the output file": its own meaning, documented in the help
         if flag == "--json" and command == "evaluate":
             assert _option(command, flag).flag_value == "-"  # bare --json prints it, as above

@@ -8,11 +8,22 @@ layout (`zoo.bridge.keras_h5`) with layer names mapped onto the zoo's
     zoo.build_model("resnet50", stride_on="1x1", weights="imagenet:keras")
     zoo.build_model("vgg16", weights="vgg16_weights_tf_dim_ordering_tf_kernels.h5")
 
+`convert` turns such a file into a zoo weights file plus a manifest (``zoo convert``);
+`available_weights` lists every architecture x source and whether it is cached.
+
 Importing this package imports no Keras.
 """
 
 from __future__ import annotations
 
+from zoo.bridge.convert import available_weights, convert
 from zoo.bridge.mapping import KERAS_SOURCES, KerasSource, keras_source, zoo_layer_name
 
-__all__ = ["KERAS_SOURCES", "KerasSource", "keras_source", "zoo_layer_name"]
+__all__ = [
+    "KERAS_SOURCES",
+    "KerasSource",
+    "available_weights",
+    "convert",
+    "keras_source",
+    "zoo_layer_name",
+]
