@@ -26,6 +26,19 @@ def _default_plot_path(trained, split: str) -> str:
     return name
 
 
+def _split_words(data, split: str) -> str:
+    """``"whole folder"`` for a plain folder of classes, else ``split`` (no Keras imported)."""
+    from zoo.data.screen import detect_layout
+
+    if os.path.isdir(data):
+        try:
+            if set(detect_layout(data)) == {None}:
+                return "whole folder"
+        except ValueError:
+            pass  # evaluate reports it
+    return split
+
+
 def _tta_option():
     return click.option(
         "--tta",
@@ -68,7 +81,7 @@ def evaluate_cmd(model_or_run, data, split, cm_path, no_plot, tta, json_path, ba
     """
     import json
 
-    announce(f"{model_or_run} on {data} ({split})", quiet=json_path == "-")
+    announce(f"{model_or_run} on {data} ({_split_words(data, split)})", quiet=json_path == "-")
     from zoo.evaluate import (
         describe_evaluation,
         evaluate,
