@@ -26,6 +26,30 @@ def _default_plot_path(trained, split: str) -> str:
     return name
 
 
+def _split_words(data, split: str) -> str:
+    """``"whole folder"`` for a plain folder of classes, else ``split`` (no Keras imported)."""
+    from zoo.data.screen import detect_layout
+
+    if os.path.isdir(data):
+        try:
+            if set(detect_layout(data)) == {None}:
+                return "whole folder"
+        except ValueError:
+            pass  # evaluate reports it
+    return split
+
+
+def _tta_option():
+    return click.option(
+        "--tta",
+        type=click.Choice(["none", "flip"]),
+        default="none",
+        show_default=True,
+        help="Test-time augmentation: flip averages the probabilities of each image and "
+        "its horizontal mirror.",
+    )
+
+
 @click.command("evaluate", cls=ZooCommand)
 @click.argument("model_or_run")
 @params.data_option(default=DEFAULT_DATA)
@@ -34,7 +58,8 @@ def _default_plot_path(trained, split: str) -> str:
     type=click.Choice(["test", "val", "train"]),
     default="test",
     show_default=True,
-    help="Which split to evaluate.",
+    help="Which split to evaluate (a plain folder of class subfolders, without "
+    "train/val/test folders, is evaluated as a whole).",
 )
 @click.option(
     "--confusion-matrix",
@@ -44,10 +69,11 @@ def _default_plot_path(trained, split: str) -> str:
     "to the model file).",
 )
 @click.option("--no-plot", is_flag=True, help="Do not save the confusion matrix.")
+@_tta_option()
 @params.json_option(to_file=True)
 @params.saved_models_option()
 @params.batch_size_option(help="Prediction batch size.")
-def evaluate_cmd(model_or_run, data, split, cm_path, no_plot, json_path, batch_size):
+def evaluate_cmd(model_or_run, data, split, cm_path, no_plot, tta, json_path, batch_size):
     """Evaluate MODEL_OR_RUN (run directory, .keras file or published name) on a data split.
 
     Prints the accuracy and a per-class precision/recall/F1 table and saves
@@ -55,8 +81,9 @@ def evaluate_cmd(model_or_run, data, split, cm_path, no_plot, json_path, batch_s
     """
     import json
 
-    announce(f"{model_or_run} on {data} ({split})", quiet=json_path == "-")
+    announce(f"{model_or_run} on {data} ({_split_words(data, split)})", quiet=json_path == "-")
     from zoo.evaluate import (
+        describe_evaluation,
         evaluate,
         format_report,
         load_trained,
@@ -66,7 +93,8 @@ def evaluate_cmd(model_or_run, data, split, cm_path, no_plot, json_path, batch_s
 
     with user_errors():
         trained = load_trained(model_or_run)
-        report = evaluate(trained, data, split, batch_size=batch_size)
+        report = evaluate(trained, data, split, batch_size=batch_size, tta=tta)
+        split = report["split"]
         if not no_plot:
             path = cm_path or _default_plot_path(trained, split)
             label = os.path.basename(model_or_run.rstrip("/" + os.sep)) or model_or_run
@@ -79,6 +107,7 @@ def evaluate_cmd(model_or_run, data, split, cm_path, no_plot, json_path, batch_s
     if json_path == "-":
         click.echo(json.dumps(report_to_json(report), indent=2))
         return
+    click.echo(describe_evaluation(report, data))
     click.echo(format_report(report))
     if not no_plot:
         click.echo(f"\nConfusion matrix saved to {path}")
@@ -101,9 +130,10 @@ def evaluate_cmd(model_or_run, data, split, cm_path, no_plot, json_path, batch_s
 @click.argument("images", nargs=-1, required=True)
 @click.option("-k", "--top-k", type=click.IntRange(min=1), default=3, show_default=True,
               help="Classes shown per image.")  # fmt: skip
+@_tta_option()
 @params.json_option()
 @params.saved_models_option()
-def predict_cmd(model, images, top_k, as_json):
+def predict_cmd(model, images, top_k, tta, as_json):
     """Classify IMAGE files with MODEL (run directory, .keras file or published name).
 
     A file that is missing or not a usable image is reported on stderr and
@@ -117,7 +147,7 @@ def predict_cmd(model, images, top_k, as_json):
 
     skipped = []
     with user_errors():
-        results = predict(model, list(images), top_k=top_k, skipped=skipped)
+        results = predict(model, list(images), top_k=top_k, skipped=skipped, tta=tta)
     reasons = [reason if path in reason else f"{path}: {reason}" for path, reason in skipped]
     for reason in reasons:
         click.echo(f"Skipped {reason}", err=True)

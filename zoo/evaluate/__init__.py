@@ -35,8 +35,12 @@ The package's modules:
 - `zoo.evaluate.loading`: `TrainedModel` and `load_trained`;
 - `zoo.evaluate.metrics`: `evaluate` and `classification_report`;
 - `zoo.evaluate.predicting`: `predict`;
-- `zoo.evaluate.reporting`: `plot_confusion_matrix`, `report_to_json` and
-  `format_report`.
+- `zoo.evaluate.reporting`: `plot_confusion_matrix`, `report_to_json`,
+  `format_report` and `describe_evaluation`.
+
+A plain folder of class subfolders (no ``train/val/test``) is evaluated as a
+whole (report ``split`` ``"all"``); ``tta="flip"`` in `evaluate` and `predict`
+averages the probabilities of each image and its horizontal mirror.
 
 Import from the package itself (``from zoo.evaluate import evaluate``); the
 modules are an implementation detail.
@@ -57,6 +61,7 @@ from zoo.evaluate.loading import TrainedModel, load_trained
 from zoo.evaluate.metrics import classification_report as classification_report
 from zoo.evaluate.metrics import evaluate
 from zoo.evaluate.predicting import predict
+from zoo.evaluate.reporting import describe_evaluation as describe_evaluation
 from zoo.evaluate.reporting import format_report, plot_confusion_matrix, report_to_json
 
 __all__ = [

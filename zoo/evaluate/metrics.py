@@ -10,6 +10,12 @@ import numpy as np
 
 from zoo.evaluate.loading import TrainedModel, load_trained
 
+#: Test-time augmentation modes of `evaluate` and `predict`.
+TTA_MODES = ("none", "flip")
+
+#: The ``split`` of a report on a plain folder of classes evaluated as a whole.
+WHOLE_FOLDER = "all"
+
 
 def evaluate(
     ref,
@@ -18,70 +24,163 @@ def evaluate(
     *,
     batch_size: int | None = None,
     root=None,
+    tta: str = "none",
 ) -> dict:
     """Accuracy, per-class precision/recall/F1 and the confusion matrix on one split.
 
     The data goes through the training path's own helpers
     (``zoo.training.fit.load_data`` and ``prepare_split``) with the model's
     recorded config, so a run's val split is carved exactly as in training.
+    A plain folder of class subfolders (no ``train/val/test`` folders) is
+    evaluated as a whole: every image in it, ``split`` ``"all"``. Its classes
+    are matched to the model's by name; they may be a subset of the model's.
 
     Args:
         ref: anything `load_trained` takes.
         data: a folder, ``.npz``, ``"tfds:NAME"``, ``"mnist-sample"`` or a
             ``zoo.data.DataBundle``.
-        split: ``"test"`` (default), ``"val"`` or ``"train"``.
+        split: ``"test"`` (default), ``"val"`` or ``"train"``; for a plain
+            class folder ``"test"`` or ``"all"`` (the whole folder).
         batch_size: prediction batch size (default: the config's).
         root: saved-models folder for published names.
+        tta: test-time augmentation: ``"none"`` (default) or ``"flip"`` (the
+            mean of the class probabilities of each image and of its
+            horizontal mirror).
 
     Returns:
-        A dict: ``model``, ``data``, ``split``, ``num_examples``, ``loss``
+        A dict: ``model``, ``data``, ``split`` (``"all"`` for a whole
+        folder), ``num_examples``, ``tta``, ``loss``
         (the training loss, when the config is known or the outputs are
-        probabilities; else None), ``accuracy``, ``class_names``,
+        probabilities; else None; with ``tta="flip"`` the crossentropy of the
+        averaged probabilities, or None for other losses), ``accuracy``,
+        ``class_names``,
         ``per_class`` (name -> ``precision``, ``recall``, ``f1``,
         ``support``), ``macro_avg`` and ``weighted_avg`` (precision, recall,
         f1), and ``confusion_matrix`` (``int64`` NumPy array, rows = true
         class, columns = predicted class).
 
     Raises:
-        ValueError: absent split, or data whose class names do not fit the
-            model's.
+        ValueError: absent split, an unknown ``tta``, or data whose class
+            names do not fit the model's (the message names the unknown ones).
     """
     from zoo.training.config import TrainConfig
-    from zoo.training.fit import load_data, prepare_split
+    from zoo.training.fit import prepare_split
 
+    check_tta(tta)
     trained = load_trained(ref, root=root)
     config = trained.config or TrainConfig()
     if batch_size is not None:
         config = config.replace(batch_size=int(batch_size))
+    bundle, key = _load_split(data, split, config)
+    bundle, trained = _conform(bundle, data, key, trained, whole=key != split)
+    prepared = prepare_split(bundle, key, trained.preprocessing, config)
+    outputs, encoded = _outputs(trained.model, prepared, config, tta)
+    y_true = _int_labels(encoded)
+    y_pred = _int_labels(_probabilities(outputs, config) if outputs.shape[-1] == 1 else outputs)
+    report = classification_report(y_true, y_pred, trained.class_names)
+    if tta == "none":
+        loss = _loss(outputs, encoded, config, known=trained.config is not None)
+    elif "crossentropy" in config.loss and outputs.shape[-1] > 1:
+        loss = _loss(outputs, encoded, config.replace(from_logits=False), known=True)
+    else:
+        loss = None
+    return {
+        "model": trained.source,
+        "data": bundle.source,
+        "split": WHOLE_FOLDER if key != split else split,
+        "num_examples": len(y_true),
+        "tta": tta,
+        "loss": loss,
+        **report,
+    }
+
+
+def check_tta(tta) -> None:
+    """Raises a one-line ValueError for a ``tta`` not in `TTA_MODES`."""
+    if tta not in TTA_MODES:
+        raise ValueError(f"tta must be one of {list(TTA_MODES)}; received {tta!r}")
+
+
+def is_class_folder(data) -> bool:
+    """True when ``data`` is a folder of class subfolders without train/val/test splits."""
+    if not isinstance(data, (str, os.PathLike)) or not os.path.isdir(data):
+        return False
+    from zoo.data.screen import detect_layout
+
+    return set(detect_layout(data)) == {None}
+
+
+def _load_split(data, split: str, config):
+    """``(bundle, key)``: the data and the bundle field holding what is evaluated.
+
+    A plain class folder is loaded whole (no val carved) as the ``train`` field.
+    """
+    from zoo.training.fit import load_data
+
+    if is_class_folder(data):
+        if split not in ("test", WHOLE_FOLDER):
+            raise ValueError(
+                f"{os.fspath(data)} is a plain folder of classes (no train/val/test "
+                f"folders): it is evaluated as a whole, not its {split!r} split."
+            )
+        from zoo import data as data_lib
+
+        bundle = data_lib.load(
+            data, batch_size=config.batch_size, validation_split=0, split="train"
+        )
+        return bundle, "train"
+    if split == WHOLE_FOLDER:
+        raise ValueError(
+            f"split {WHOLE_FOLDER!r} is for a plain folder of classes; {data!r} is not one."
+        )
     bundle = load_data(data, config)
     if bundle.get(split) is None:
         present = [s for s in ("train", "val", "test") if bundle.get(s) is not None]
         raise ValueError(f"{bundle.source} has no {split!r} split; present: {present}.")
-    bundle, trained = _conform(bundle, data, split, trained)
-    prepared = prepare_split(bundle, split, trained.preprocessing, config)
-    model = trained.model
+    return bundle, split
+
+
+def tta_probabilities(predict_fn, x, config, tta: str) -> np.ndarray:
+    """Class probabilities ``(N, K)`` of ``predict_fn(x)``, averaged with those of
+    the horizontally mirrored images when ``tta == "flip"``."""
+    probs = _probabilities(np.asarray(predict_fn(x), dtype=np.float64), config)
+    if tta == "flip":
+        flipped = _probabilities(np.asarray(predict_fn(flip_images(x)), dtype=np.float64), config)
+        probs = (probs + flipped) / 2.0
+    return probs
+
+
+def flip_images(x) -> np.ndarray:
+    """A batch of images mirrored left-right (the width axis of Keras' image data format)."""
+    import keras
+
+    axis = 2 if keras.config.image_data_format() == "channels_last" else 3
+    return np.ascontiguousarray(np.flip(np.asarray(x), axis=axis))
+
+
+def _outputs(model, prepared, config, tta: str):
+    """``(outputs, encoded labels)``: raw outputs, or averaged probabilities with TTA."""
     if isinstance(prepared, tuple):
         encoded = prepared[1]
-        outputs = model.predict(prepared[0], batch_size=config.batch_size, verbose=0)
+        if tta == "none":
+            outputs = model.predict(prepared[0], batch_size=config.batch_size, verbose=0)
+        else:
+
+            def predict_fn(x):
+                return model.predict(x, batch_size=config.batch_size, verbose=0)
+
+            outputs = tta_probabilities(predict_fn, prepared[0], config, tta)
     else:
         outs, labels = [], []
         for i in range(len(prepared)):
             x, y = prepared[i]
-            outs.append(np.asarray(model.predict_on_batch(x)))
+            if tta == "none":
+                outs.append(np.asarray(model.predict_on_batch(x)))
+            else:
+                outs.append(tta_probabilities(model.predict_on_batch, x, config, tta))
             labels.append(np.asarray(y))
         outputs, encoded = np.concatenate(outs), np.concatenate(labels)
-    outputs = np.asarray(outputs, dtype=np.float64)
-    y_true = _int_labels(encoded)
-    y_pred = _int_labels(_probabilities(outputs, config) if outputs.shape[-1] == 1 else outputs)
-    report = classification_report(y_true, y_pred, trained.class_names)
-    return {
-        "model": trained.source,
-        "data": bundle.source,
-        "split": split,
-        "num_examples": len(y_true),
-        "loss": _loss(outputs, encoded, config, known=trained.config is not None),
-        **report,
-    }
+    return np.asarray(outputs, dtype=np.float64), encoded
 
 
 def classification_report(y_true, y_pred, class_names: Sequence[str]) -> dict:
@@ -140,8 +239,11 @@ def classification_report(y_true, y_pred, class_names: Sequence[str]) -> dict:
     }
 
 
-def _conform(bundle, data, split, trained: TrainedModel):
-    """Matches the split's image format and class names to the model."""
+def _conform(bundle, data, split, trained: TrainedModel, whole: bool = False):
+    """Matches the split's image format and class names to the model.
+
+    ``whole``: ``data`` is a plain class folder loaded whole (reloads carve no val).
+    """
     from zoo.data.arrays import transform_images
 
     size, channels = trained.raw_format(bundle.input_shape)
@@ -158,6 +260,7 @@ def _conform(bundle, data, split, trained: TrainedModel):
                 channels=channels,
                 batch_size=bundle.batch_size,
                 split=split,
+                **({"validation_split": 0} if whole else {}),
             )
             values = reloaded.get(split)
         else:
@@ -176,6 +279,12 @@ def _conform(bundle, data, split, trained: TrainedModel):
             values = (values[0], mapping[np.asarray(values[1], dtype=np.int64)])
         else:
             missing = [n for n in names if n not in model_names]
+            if missing:
+                raise ValueError(
+                    f"{bundle.source}: the data's classes do not fit the model's: "
+                    f"{len(missing)} unknown to the model: {missing[:10]} (the model's "
+                    f"{len(model_names)} classes: {list(model_names)[:10]})."
+                )
             raise ValueError(
                 f"The data's classes do not fit the model's: {len(names)} data classes "
                 f"{list(names)[:10]} vs the model's {len(model_names)} {list(model_names)[:10]}"

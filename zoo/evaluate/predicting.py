@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from zoo.evaluate.loading import load_trained
-from zoo.evaluate.metrics import _probabilities
+from zoo.evaluate.metrics import check_tta, tta_probabilities
 
 
 def predict(
@@ -19,6 +19,7 @@ def predict(
     root=None,
     max_pixels: int | None = None,
     skipped: list | None = None,
+    tta: str = "none",
 ) -> list[list[tuple[str, float]] | None]:
     """Classifies image files: the ``top_k`` classes of each with their probability.
 
@@ -38,6 +39,9 @@ def predict(
             missing, unreadable or not usable images: those are skipped (their
             result is None) and the others still classified. Without it, the
             first such file raises.
+        tta: test-time augmentation: ``"none"`` (default) or ``"flip"``: the
+            mean of the class probabilities of each image and of its
+            horizontal mirror.
 
     Returns:
         One list per image of ``(class_name, probability)`` pairs sorted by
@@ -48,13 +52,15 @@ def predict(
         FileNotFoundError: a missing image file (without ``skipped``, or when
             every file is missing: checked before the model is loaded).
         ValueError: a file that is not a usable image (``BadImageError``,
-            naming the file; without ``skipped``), or ``top_k < 1``.
+            naming the file; without ``skipped``), ``top_k < 1`` or an unknown
+            ``tta``.
     """
     if isinstance(images, (str, os.PathLike)):
         images = [images]
     images = list(images)
     if not isinstance(top_k, int) or top_k < 1:
         raise ValueError(f"top_k must be a positive int; received {top_k!r}")
+    check_tta(tta)
     missing = [path for path in images if not os.path.isfile(path)]
     if missing and (skipped is None or len(missing) == len(images)):
         raise FileNotFoundError(f"No image file at {os.fspath(missing[0])!r}.")  # model unread
@@ -71,8 +77,11 @@ def predict(
     results: list = [None] * len(images)
     if not batch:
         return results
-    outputs = np.asarray(trained.model.predict(np.stack(batch), verbose=0))
-    probs = _probabilities(outputs, trained.config)
+
+    def predict_fn(x):
+        return trained.model.predict(x, verbose=0)
+
+    probs = tta_probabilities(predict_fn, np.stack(batch), trained.config, tta)
     k = min(top_k, probs.shape[-1])
     for i, row in zip(kept, probs, strict=True):
         order = np.argsort(-row, kind="stable")[:k]

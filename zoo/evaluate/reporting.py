@@ -90,11 +90,26 @@ def report_to_json(report: dict) -> dict:
     return json_ready(report)
 
 
+def describe_evaluation(report: dict, data=None) -> str:
+    """One line saying what was evaluated: the split (or whole folder) and how many images.
+
+    ``data``: the name to show for the data (default: the report's ``data``).
+
+    >>> describe_evaluation({"data": "mnist-sample", "split": "test", "num_examples": 1000})
+    'Evaluated on the test split of mnist-sample (1,000 images)'
+    """
+    n, data = int(report["num_examples"]), data or report["data"]
+    tta = " with flip TTA" if report.get("tta") == "flip" else ""
+    if report["split"] == "all":
+        return f"Evaluated on the whole folder {data} ({n:,} images){tta}"
+    return f"Evaluated on the {report['split']} split of {data} ({n:,} images){tta}"
+
+
 def format_report(report: dict) -> str:
     """The `evaluate` report as text: accuracy, loss and a per-class table."""
     lines = [
         f"Model:    {report['model']}",
-        f"Data:     {report['data']} ({report['split']} split, {report['num_examples']} examples)",
+        f"Data:     {report['data']} ({_split_words(report)}, {report['num_examples']} examples)",
     ]
     if report.get("loss") is not None:
         lines.append(f"Loss:     {report['loss']:.4f}")
@@ -114,3 +129,7 @@ def format_report(report: dict) -> str:
             f"{row['f1']:>9.4f} {report['num_examples']:>8d}"
         )
     return "\n".join(lines)
+
+
+def _split_words(report: dict) -> str:
+    return "whole folder" if report["split"] == "all" else f"{report['split']} split"
