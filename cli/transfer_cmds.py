@@ -242,3 +242,9 @@ def export_cmd(model, output, fmt, force):
     with user_errors():
         path = export_model(model, output, format=fmt, overwrite=force)
     click.echo(f"Exported {model} as {fmt} to {path}")
+    from zoo.exporting import sidecar_path
+
+    click.echo(
+        f"Preprocessing (scaling, padding, channels; not inside the exported file) and "
+        f"class names: {sidecar_path(path)}"
+    )
