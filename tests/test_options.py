@@ -23,10 +23,12 @@ ALL = zoo.list_models()
 OVERRIDES = {
     "lenet": {
         "num_classes": 10, "activation": "tanh", "kernel_initializer": "glorot_uniform",
-        "variant": "modern",
+        "variant": "modern", "dense_activation": None,
     },
-    "alexnet": {"kernel_initializer": "glorot_uniform", "dropout": 0.5, "grouped": True, "lrn": True},
-    "vgg": {"kernel_initializer": "glorot_uniform", "dropout": 0.5, "fc_units": 4096},
+    "alexnet": {"kernel_initializer": "glorot_uniform", "dropout": 0.5, "grouped": True, "lrn": True,
+                "dense_activation": None},
+    "vgg": {"kernel_initializer": "glorot_uniform", "dropout": 0.5, "fc_units": 4096,
+            "dense_activation": None},
     "inception": {
         "kernel_initializer": "glorot_uniform", "dropout": 0.4, "aux_logits": False, "lrn": True,
     },
@@ -34,7 +36,7 @@ OVERRIDES = {
     "resnet_cifar": {"num_classes": 10, "batch_norm": True, "residual": True},
     "plain": {"batch_norm": True, "stride_on": "3x3", "residual": False},
     "plain_cifar": {"num_classes": 10, "batch_norm": True, "residual": False},
-    "mlp": {"num_classes": 10, "hidden_units": (512, 256)},
+    "mlp": {"num_classes": 10, "hidden_units": (512, 256), "dense_activation": None},
     "perceptron": {
         "num_classes": 1, "classifier_activation": "sigmoid", "kernel_initializer": "glorot_uniform",
     },

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import keras
 
+from zoo.choices import maxout_pieces
+
 
 def regularizer(kernel_l2: float):
     """An L2 kernel regularizer, or None when ``kernel_l2`` is 0.
@@ -107,14 +109,24 @@ def dense(
     batch_norm: bool = False,
     dropout: float = 0.0,
 ):
-    """Dense, optional BatchNorm and activation, then optional dropout."""
-    x = keras.layers.Dense(
-        units,
-        use_bias=not batch_norm,
-        kernel_initializer=kernel_initializer,
-        kernel_regularizer=regularizer(kernel_l2),
-        name=name,
-    )(x)
+    """Dense, optional BatchNorm and activation, then optional dropout.
+
+    ``activation="maxout"``/``"maxout:K"`` makes the layer a `zoo.layers.Maxout`
+    named ``name`` (``units * K`` linear pieces, the max over each group of K;
+    Goodfellow et al. 2013), followed by the optional BatchNorm and dropout.
+    """
+    pieces = maxout_pieces(activation)
+    if pieces:
+        from zoo.layers import Maxout
+
+        layer = Maxout(units, pieces=pieces, kernel_initializer=kernel_initializer, name=name,
+                       kernel_regularizer=regularizer(kernel_l2))  # fmt: skip
+        activation = None  # the max over the pieces is the nonlinearity
+    else:
+        layer = keras.layers.Dense(units, use_bias=not batch_norm, name=name,
+                                   kernel_initializer=kernel_initializer,
+                                   kernel_regularizer=regularizer(kernel_l2))  # fmt: skip
+    x = layer(x)
     if batch_norm:
         x = keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
     if activation:
@@ -122,6 +134,11 @@ def dense(
     if dropout:
         x = keras.layers.Dropout(dropout, name=f"{name}_dropout")(x)
     return x
+
+
+def dense_activation(o) -> str:
+    """The activation of a model's fully connected hidden layers: ``dense_activation`` or ``activation``."""
+    return getattr(o, "dense_activation", None) or o.activation
 
 
 def predictions(
@@ -154,7 +171,7 @@ def classifier_top(x, o, units, names=None, batch_norm=False):
 
     With ``o.include_top``: ``flatten``, one dense layer per entry of
     ``units`` (named ``fc1``, ``fc2``... or ``names``) with the model's
-    activation, dropout and L2 kernel penalty (and BatchNorm when ``batch_norm``;
+    dense activation (``dense_activation`` or ``activation``), dropout and L2 kernel penalty (and BatchNorm when ``batch_norm``;
     VGG and AlexNet normalize their convolutions only), then ``predictions``.
     Otherwise ``o.pooling`` is applied to the feature map.
     """
@@ -167,7 +184,7 @@ def classifier_top(x, o, units, names=None, batch_norm=False):
             x,
             width,
             name=layer_name,
-            activation=o.activation,
+            activation=dense_activation(o),
             batch_norm=batch_norm,
             kernel_initializer=o.kernel_initializer,
             kernel_l2=o.kernel_l2,

@@ -22,76 +22,31 @@ import difflib
 import warnings
 from typing import Any
 
+from zoo.choices import (
+    ACTIVATIONS,
+    CLASSIFIER_ACTIVATIONS,
+    INITIALIZERS,
+    POOLINGS,
+    check_choice,
+    check_dense_activation,
+    check_input_shape,
+)
 from zoo.constants import json_ready
 
 __all__ = [
     "ACTIVATIONS", "CLASSIFIER_ACTIVATIONS", "DEPRECATED_NAMES", "INITIALIZERS", "POOLINGS",
-    "AlexNetOptions", "CifarResNetOptions", "GoogLeNetOptions", "ImageOptions", "LeNetOptions",
+    "AlexNetOptions", "CifarResNetOptions", "DenseHeadOptions", "GoogLeNetOptions", "ImageOptions", "LeNetOptions",
     "MLPOptions", "PerceptronOptions", "ResNetOptions", "VGGOptions",
     "check_choice", "options_from_kwargs", "rename_deprecated",
 ]  # fmt: skip
 
-ACTIVATIONS = (
-    "relu", "relu6", "leaky_relu", "prelu", "elu", "selu", "gelu", "swish", "silu",
-    "hard_swish", "mish", "softplus", "tanh", "sigmoid", "hard_sigmoid", "linear",
-)  # fmt: skip
-INITIALIZERS = (
-    "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
-    "lecun_normal", "orthogonal", "random_normal", "random_uniform", "truncated_normal",
-)  # fmt: skip
-POOLINGS = (None, "avg", "max")
-CLASSIFIER_ACTIVATIONS = (None, "softmax", "sigmoid", "linear")
 #: Old builder argument names -> their current names (accepted with a DeprecationWarning).
 DEPRECATED_NAMES = {"weight_decay": "kernel_l2"}
-
-
-def _dims(shape) -> str:
-    return "x".join(str(d) for d in shape)
-
-
-def check_choice(what: str, value, choices) -> None:
-    """Raises a ValueError naming the valid choices when ``value`` is not one."""
-    if value not in choices:
-        shown = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"Unknown {what} {value!r}; expected one of: {shown}.")
 
 
 def _check_bool(model: str, what: str, value) -> None:
     if not isinstance(value, bool):
         raise ValueError(f"{model}: {what} must be True or False; received {value!r}.")
-
-
-def _input_shape(spec, input_shape) -> tuple:
-    """The input shape as a tuple of ints, checked against the spec's rank and minimum."""
-    name = spec.name
-    shape = spec.input_shape if input_shape is None else input_shape
-    try:
-        shape = tuple(int(d) for d in shape)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{name}: input_shape must be a tuple of integers such as "
-            f"{spec.input_shape}; received input_shape={input_shape!r}."
-        ) from None
-    if not spec.image_model:
-        if not shape or any(d <= 0 for d in shape):
-            raise ValueError(
-                f"{name}: input_shape must have positive dimensions, e.g. "
-                f"{spec.input_shape} or (784,); received input_shape={shape}."
-            )
-    elif len(shape) != len(spec.min_input_shape):
-        raise ValueError(
-            f"{name} takes inputs of rank {len(spec.min_input_shape)} "
-            f"(height, width, channels), channels last; received "
-            f"input_shape={shape}."
-        )
-    if any(d <= 0 for d in shape):
-        raise ValueError(f"{name}: every input dimension must be positive; received {shape}.")
-    if any(d < m for d, m in zip(shape[:-1], spec.min_input_shape[:-1], strict=False)):
-        raise ValueError(
-            f"{name} needs inputs of at least {_dims(spec.min_input_shape[:-1])}; "
-            f"received input_shape={shape}."
-        )
-    return shape
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -144,7 +99,7 @@ class ImageOptions:
             ValueError: naming the option, what was received and what is valid.
         """
         name = spec.name
-        shape = _input_shape(spec, self.input_shape)
+        shape = check_input_shape(spec, self.input_shape)
         n = self.num_classes
         if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
             raise ValueError(f"{name}: num_classes must be a positive integer; received {n!r}.")
@@ -172,6 +127,22 @@ class ImageOptions:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class DenseHeadOptions(ImageOptions):
+    """What the families with fully connected hidden layers add (MLP, LeNet, AlexNet, VGG).
+
+    Attributes:
+        dense_activation: activation of those layers; None: ``activation``; or
+            ``"maxout"``/``"maxout:K"``, K >= 2 pieces per unit (`zoo.choices`).
+    """
+
+    dense_activation: str | None = None
+
+    def validate(self, spec) -> DenseHeadOptions:
+        check_dense_activation(self.dense_activation)
+        return super().validate(spec)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class PerceptronOptions(ImageOptions):
     """Rosenblatt's perceptron: one binary sigmoid unit by default.
 
@@ -188,12 +159,13 @@ class PerceptronOptions(ImageOptions):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class MLPOptions(ImageOptions):
+class MLPOptions(DenseHeadOptions):
     """The multilayer perceptron: 10 classes, two hidden layers.
 
     Attributes:
         num_classes: 10 (MNIST).
         hidden_units: width of each hidden layer ``dense1``, ``dense2``, ...
+        dense_activation: of the hidden layers (`DenseHeadOptions`), e.g. ``"maxout:3"``.
     """
 
     num_classes: int = 10
@@ -214,7 +186,7 @@ class MLPOptions(ImageOptions):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class LeNetOptions(ImageOptions):
+class LeNetOptions(DenseHeadOptions):
     """LeNet-5: 10 classes, tanh, Glorot initialization.
 
     Attributes:
@@ -222,6 +194,7 @@ class LeNetOptions(ImageOptions):
         activation: ``"tanh"``, as in the paper.
         kernel_initializer: ``"glorot_uniform"``.
         variant: ``"modern"`` (default) or ``"1998"`` (the paper's; `zoo.models.lenet`).
+        dense_activation: of F6 (`DenseHeadOptions`), e.g. ``"maxout"``.
     """
 
     num_classes: int = 10
@@ -231,7 +204,7 @@ class LeNetOptions(ImageOptions):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class AlexNetOptions(ImageOptions):
+class AlexNetOptions(DenseHeadOptions):
     """AlexNet: Glorot initialization, dropout 0.5, the two-GPU split and LRN.
 
     Attributes:
@@ -240,6 +213,7 @@ class AlexNetOptions(ImageOptions):
         grouped: conv2, conv4 and conv5 as 2-group convolutions (the two-GPU
             split, 60,965,224 parameters; False: one tower, 62,378,344).
         lrn: Local Response Normalization after conv1 and conv2.
+        dense_activation: of fc1 and fc2 (`DenseHeadOptions`), e.g. ``"maxout"``.
     """
 
     kernel_initializer: str = "glorot_uniform"
@@ -255,13 +229,14 @@ class AlexNetOptions(ImageOptions):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class VGGOptions(ImageOptions):
+class VGGOptions(DenseHeadOptions):
     """VGG: Glorot initialization, dropout 0.5, two 4096-unit dense layers.
 
     Attributes:
         kernel_initializer: ``"glorot_uniform"``.
         dropout: 0.5 on fc1 and fc2, as in the paper.
         fc_units: width of fc1 and fc2.
+        dense_activation: of fc1 and fc2 (`DenseHeadOptions`), e.g. ``"maxout"``.
     """
 
     kernel_initializer: str = "glorot_uniform"

@@ -118,7 +118,8 @@ def _check_1998(o: LeNetOptions) -> None:
     if str(o.variant) != "1998":
         raise ValueError(f"lenet5: variant must be 'modern' or '1998'; received {o.variant!r}.")
     bad = {k: v for k, v in (("activation", o.activation), ("batch_norm", o.batch_norm),
-                             ("dropout", o.dropout)) if v not in ("tanh", False, 0.0)}  # fmt: skip
+                             ("dropout", o.dropout), ("dense_activation", o.dense_activation or "tanh"))
+           if v not in ("tanh", False, 0.0)}  # fmt: skip
     if bad or o.num_classes > NUM_CODES or o.classifier_activation == "threshold":
         raise ValueError(
             f"lenet5 variant='1998' has the paper's scaled tanh, no BatchNorm or dropout, and at "

@@ -66,7 +66,8 @@ def perceptron(o: PerceptronOptions):
 def mlp(o: MLPOptions):
     """A multilayer perceptron; options: `zoo.options.MLPOptions` (``hidden_units``).
 
-    Each hidden layer is ``dense{i}`` (+ ``dense{i}_bn`` with ``batch_norm``,
+    Each hidden layer is ``dense{i}`` (a `zoo.layers.Maxout` with
+    ``dense_activation="maxout"``; + ``dense{i}_bn`` with ``batch_norm``,
     + ``dense{i}_dropout`` with ``dropout``).
 
     Reference:
@@ -81,7 +82,7 @@ def mlp(o: MLPOptions):
             x,
             u,
             name=f"dense{i}",
-            activation=o.activation,
+            activation=blocks.dense_activation(o),
             batch_norm=o.batch_norm,
             kernel_initializer=o.kernel_initializer,
             kernel_l2=o.kernel_l2,
