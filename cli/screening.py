@@ -46,7 +46,11 @@ def print_run_skipped(run_dir: str | None) -> None:
 
 
 def print_folder_skipped(data) -> None:
-    """Screens ``data`` (when an image folder) and prints the block: for `evaluate`."""
+    """Screens ``data`` (when an image folder) and prints the block.
+
+    For `evaluate` and a fine-tune without a run directory, whose library calls
+    do not return their bundle: the folder is screened a second time.
+    """
     if not isinstance(data, str) or not os.path.isdir(data):
         return
     from zoo.data.screen import screen_folder

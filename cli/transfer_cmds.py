@@ -11,7 +11,7 @@ from cli import params
 from cli.aliases import ZooCommand, alias_option
 from cli.feedback import announce
 from cli.params import user_errors
-from cli.screening import print_run_skipped, print_skipped
+from cli.screening import print_folder_skipped, print_run_skipped, print_skipped
 
 EXPORT_FORMATS = ("savedmodel", "onnx", "tflite")
 
@@ -158,7 +158,10 @@ def finetune_cmd(backbone, data, **options):
     with user_errors():
         result = zoo.transfer.fine_tune(backbone, data, **kwargs)
     _print_result(result)
-    print_run_skipped(result.run_dir)
+    if result.run_dir:
+        print_run_skipped(result.run_dir)
+    else:  # nothing was written: screen the folder again to say what was skipped
+        print_folder_skipped(data)
 
 
 def _print_result(result) -> None:

@@ -89,6 +89,21 @@ def test_embed_prints_the_block(dirty_run, tmp_path):
     _assert_block(result.stderr)
 
 
+@pytest.mark.parametrize("with_run_dir", [True, False])
+def test_finetune_prints_the_block(dirty_run, tmp_path, monkeypatch, with_run_dir):
+    data, _, _ = dirty_run
+    monkeypatch.chdir(tmp_path)
+    args = ["finetune", "lenet5", data, "--weights", "none", "--freeze-epochs", 1,
+            "--epochs", 1, "--batch-size", 4, "--quiet"]  # fmt: skip
+    result = _invoke(args + (["--run-dir", tmp_path / "ft"] if with_run_dir else []))
+    assert result.exit_code == 0, result.output
+    _assert_block(result.stderr)
+    if with_run_dir:
+        listing = tmp_path / "ft" / "phase1-head" / "skipped_files.txt"
+        assert str(listing) in result.stderr
+        assert len(listing.read_text().splitlines()) == 1 + len(BAD)
+
+
 def test_clean_folder_prints_nothing(tmp_path):
     data = _folder(tmp_path / "data", bad=False)
     result = _train(data, tmp_path / "run")
