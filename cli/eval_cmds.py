@@ -10,6 +10,7 @@ from cli import params
 from cli.aliases import ZooCommand
 from cli.feedback import announce
 from cli.params import user_errors
+from cli.screening import print_folder_skipped
 
 DEFAULT_DATA = "mnist-sample"
 
@@ -93,6 +94,7 @@ def evaluate_cmd(model_or_run, data, split, cm_path, no_plot, tta, json_path, ba
 
     with user_errors():
         trained = load_trained(model_or_run)
+        print_folder_skipped(data)
         report = evaluate(trained, data, split, batch_size=batch_size, tta=tta)
         split = report["split"]
         if not no_plot:

@@ -20,6 +20,7 @@ from cli.aliases import ZooCommand, alias_option
 from cli.config_flags import collect_config, config_options, config_values, given_values
 from cli.feedback import announce
 from cli.params import DATA_HELP, user_errors
+from cli.screening import print_run_skipped
 
 
 def _check_data(data: str) -> None:
@@ -172,6 +173,7 @@ def train_cmd(name, data, config_path, run_dir, resume, force, overwrite_run, in
         _remove_if_empty(run_dir, created)
         raise
     _print_summary(result, doctor_printed=not quiet)
+    print_run_skipped(result.run_dir)
     if save_as:
         if result.status == "diverged":
             raise click.ClickException("training diverged; nothing was published.")

@@ -11,6 +11,7 @@ from cli import params
 from cli.aliases import ZooCommand, alias_option
 from cli.feedback import announce
 from cli.params import user_errors
+from cli.screening import print_folder_skipped, print_run_skipped, print_skipped
 
 EXPORT_FORMATS = ("savedmodel", "onnx", "tflite")
 
@@ -157,6 +158,10 @@ def finetune_cmd(backbone, data, **options):
     with user_errors():
         result = zoo.transfer.fine_tune(backbone, data, **kwargs)
     _print_result(result)
+    if result.run_dir:
+        print_run_skipped(result.run_dir)
+    else:  # nothing was written: screen the folder again to say what was skipped
+        print_folder_skipped(data)
 
 
 def _print_result(result) -> None:
@@ -207,6 +212,7 @@ def embed_cmd(model, data, output, split, weights, batch_size, alpha):
 
     with user_errors():
         bundle = zoo.data.load(data, batch_size=batch_size, validation_split=0.0)
+        print_skipped(bundle.screen_report)
         splits = (
             [s for s in ("train", "val", "test") if bundle.get(s) is not None]
             if split == "all"

@@ -12,9 +12,19 @@ import hashlib
 
 from zoo.errors import ZooError
 
-__all__ = ["DataError", "ImageRecord", "ScreenReport", "SkippedFile"]
+__all__ = [
+    "SKIPPED_FILE",
+    "DataError",
+    "ImageRecord",
+    "ScreenReport",
+    "SkippedFile",
+    "skipped_listing",
+    "skipped_summary",
+]
 
 _SHOWN_SKIPS = 50  # skipped files listed by str(report)
+#: File name of the full list of skipped files in a run directory.
+SKIPPED_FILE = "skipped_files.txt"
 _MODE_NAMES = {
     "1": "1-bit",
     "LA": "gray+alpha",
@@ -140,6 +150,13 @@ class ScreenReport:
         """The usable images of one split (None: the ``root/<class>`` layout)."""
         return [record for record in self.images if record.split == split]
 
+    def summary(self, max_files: int = 5) -> str:
+        """A short block: skipped counts by reason, the first ``max_files`` names.
+
+        Empty when nothing was skipped.
+        """
+        return skipped_summary(self.skipped, self.root, max_files=max_files)
+
     def __str__(self) -> str:
         layout = "root/<split>/<class>/" if self.splits else "root/<class>/"
         check = "decoded" if self.decoded else "headers checked"
@@ -172,3 +189,37 @@ class ScreenReport:
                 hidden = len(self.skipped) - _SHOWN_SKIPS
                 lines.append(f"  ... and {hidden} more (report.skipped lists them all)")
         return "\n".join(lines)
+
+
+def _reason_kind(reason: str) -> str:
+    """The reason without its details (text after the first colon), for counting."""
+    return reason.split(":", 1)[0].strip() or reason
+
+
+def skipped_summary(skipped, root: str, max_files: int = 5, listing: str | None = None) -> str:
+    """The short block `ScreenReport.summary` prints ("" for no skipped file).
+
+    Args:
+        skipped: `SkippedFile` items.
+        root: the screened folder, named in the headline.
+        max_files: how many file names are shown.
+        listing: where the full list is (a path), named in the last line.
+    """
+    if not skipped:
+        return ""
+    counts = collections.Counter(_reason_kind(s.reason) for s in skipped)
+    lines = [f"Skipped {len(skipped)} file(s) in {root}:"]
+    lines.extend(f"  {n} x {kind}" for kind, n in counts.most_common())
+    lines.extend(f"  {s.path}: {s.reason}" for s in skipped[:max_files])
+    hidden = len(skipped) - max_files
+    if hidden > 0 or listing:
+        more = f"... and {hidden} more; " if hidden > 0 else ""
+        where = f"full list in {listing}" if listing else "report.skipped lists them all"
+        lines.append(f"  {more}{where}")
+    return "\n".join(lines)
+
+
+def skipped_listing(report: ScreenReport) -> str:
+    """The full list for `SKIPPED_FILE`: a ``# root`` line, then ``path<TAB>reason`` lines."""
+    rows = [f"{s.path}\t{s.reason}" for s in report.skipped]
+    return "\n".join([f"# {report.root}", *rows]) + "\n"

@@ -162,7 +162,18 @@ def prepare_run(
         monitor=tr.monitor,
     )
     _open_run_directory(tr, identity, force)  # last: a new run's run.json only once all is ready
+    _write_skipped(tr)
     return tr
+
+
+def _write_skipped(tr: TrainingRun) -> None:
+    """Writes the files screening skipped (`SKIPPED_FILE`) into the run directory."""
+    from zoo.data.screen_report import SKIPPED_FILE, skipped_listing
+    from zoo.saving import write_text_atomic
+
+    report = tr.bundle.screen_report
+    if tr.run is not None and report is not None and report.skipped:
+        write_text_atomic(os.path.join(tr.run.path, SKIPPED_FILE), skipped_listing(report))
 
 
 def _resume_arguments(run, model, data, config, model_kwargs, preprocessing) -> tuple:

@@ -1,0 +1,58 @@
+"""The screening report on stderr: which files of an image folder were skipped.
+
+`train`, `finetune`, `evaluate` and `embed` call `print_skipped`; nothing is
+printed when nothing was skipped. Runs keep the full list in
+``RUN/skipped_files.txt`` (written by `zoo.training.steps`).
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+SHOWN_FILES = 5  # file names shown on stderr; the run directory has them all
+
+
+def print_skipped(report, listing: str | None = None) -> None:
+    """Prints ``report``'s short skipped-files block on stderr (nothing if none)."""
+    if report is None:
+        return
+    from zoo.data.screen_report import skipped_summary
+
+    text = skipped_summary(report.skipped, report.root, SHOWN_FILES, listing=listing)
+    if text:
+        click.echo(text, err=True)
+
+
+def print_run_skipped(run_dir: str | None) -> None:
+    """Prints the block from a run's ``skipped_files.txt`` (a fine-tune's: phase 1's)."""
+    from zoo.data.screen_report import SKIPPED_FILE, ScreenReport, SkippedFile
+
+    if not run_dir or not os.path.isdir(run_dir):
+        return
+    found = [os.path.join(run_dir, SKIPPED_FILE)] + sorted(
+        os.path.join(run_dir, d, SKIPPED_FILE) for d in os.listdir(run_dir)
+    )
+    path = next((p for p in found if os.path.isfile(p)), None)
+    if path is None:
+        return
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    root = lines[0][2:] if lines and lines[0].startswith("# ") else run_dir
+    rows = [line.split("\t", 1) for line in lines[1:] if "\t" in line]
+    skipped = tuple(SkippedFile(p, reason) for p, reason in rows)
+    print_skipped(ScreenReport(root, (), (), skipped), listing=path)
+
+
+def print_folder_skipped(data) -> None:
+    """Screens ``data`` (when an image folder) and prints the block.
+
+    For `evaluate` and a fine-tune without a run directory, whose library calls
+    do not return their bundle: the folder is screened a second time.
+    """
+    if not isinstance(data, str) or not os.path.isdir(data):
+        return
+    from zoo.data.screen import screen_folder
+
+    print_skipped(screen_folder(data, progress=False))
