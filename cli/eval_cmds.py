@@ -10,7 +10,7 @@ from cli import params
 from cli.aliases import ZooCommand
 from cli.feedback import announce
 from cli.params import user_errors
-from cli.screening import print_folder_skipped
+from cli.screening import print_evaluated_skipped
 
 DEFAULT_DATA = "mnist-sample"
 
@@ -94,8 +94,8 @@ def evaluate_cmd(model_or_run, data, split, cm_path, no_plot, tta, json_path, ba
 
     with user_errors():
         trained = load_trained(model_or_run)
-        print_folder_skipped(data)
         report = evaluate(trained, data, split, batch_size=batch_size, tta=tta)
+        print_evaluated_skipped(report, data)
         split = report["split"]
         if not no_plot:
             path = cm_path or _default_plot_path(trained, split)

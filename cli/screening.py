@@ -1,6 +1,6 @@
 """The screening report on stderr: which files of an image folder were skipped.
 
-`train`, `finetune`, `evaluate` and `embed` call `print_skipped`; nothing is
+`train`, `finetune`, `evaluate` and `embed` print it through `print_skipped`; nothing is
 printed when nothing was skipped. Runs keep the full list in
 ``RUN/skipped_files.txt`` (written by `zoo.training.steps`).
 """
@@ -45,11 +45,21 @@ def print_run_skipped(run_dir: str | None) -> None:
     print_skipped(ScreenReport(root, (), (), skipped), listing=path)
 
 
+def print_evaluated_skipped(report: dict, data) -> None:
+    """Prints the block for the files an evaluation's screening skipped (``report["skipped"]``)."""
+    from zoo.data.screen_report import SkippedFile, skipped_summary
+
+    skipped = [SkippedFile(path, reason) for path, reason in report.get("skipped", ())]
+    text = skipped_summary(skipped, str(data), SHOWN_FILES)
+    if text:
+        click.echo(text, err=True)
+
+
 def print_folder_skipped(data) -> None:
     """Screens ``data`` (when an image folder) and prints the block.
 
-    For `evaluate` and a fine-tune without a run directory, whose library calls
-    do not return their bundle: the folder is screened a second time.
+    For a fine-tune without a run directory, whose library call does not return
+    its bundle: the folder is screened a second time.
     """
     if not isinstance(data, str) or not os.path.isdir(data):
         return

@@ -49,7 +49,8 @@ def evaluate(
 
     Returns:
         A dict: ``model``, ``data``, ``split`` (``"all"`` for a whole
-        folder), ``num_examples``, ``tta``, ``loss``
+        folder), ``num_examples``, ``tta``, ``skipped`` (``[path, reason]``
+        of each file the folder's screening skipped), ``loss``
         (the training loss, when the config is known or the outputs are
         probabilities; else None; with ``tta="flip"`` the crossentropy of the
         averaged probabilities, or None for other losses), ``accuracy``,
@@ -91,8 +92,15 @@ def evaluate(
         "num_examples": len(y_true),
         "tta": tta,
         "loss": loss,
+        "skipped": _skipped(bundle),
         **report,
     }
+
+
+def _skipped(bundle) -> list:
+    """``[[path, reason], ...]`` of the files screening skipped (an image folder), else []."""
+    screened = bundle.screen_report
+    return [] if screened is None else [[f.path, f.reason] for f in screened.skipped]
 
 
 def check_tta(tta) -> None:
