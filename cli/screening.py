@@ -27,7 +27,7 @@ def print_skipped(report, listing: str | None = None) -> None:
 
 def print_run_skipped(run_dir: str | None) -> None:
     """Prints the block from a run's ``skipped_files.txt`` (a fine-tune's: phase 1's)."""
-    from zoo.data.screen_report import SKIPPED_FILE, ScreenReport, SkippedFile
+    from zoo.data.screen_report import SKIPPED_FILE, read_skipped_listing
 
     if not run_dir or not os.path.isdir(run_dir):
         return
@@ -35,14 +35,8 @@ def print_run_skipped(run_dir: str | None) -> None:
         os.path.join(run_dir, d, SKIPPED_FILE) for d in os.listdir(run_dir)
     )
     path = next((p for p in found if os.path.isfile(p)), None)
-    if path is None:
-        return
-    with open(path, encoding="utf-8") as f:
-        lines = f.read().splitlines()
-    root = lines[0][2:] if lines and lines[0].startswith("# ") else run_dir
-    rows = [line.split("\t", 1) for line in lines[1:] if "\t" in line]
-    skipped = tuple(SkippedFile(p, reason) for p, reason in rows)
-    print_skipped(ScreenReport(root, (), (), skipped), listing=path)
+    if path is not None:
+        print_skipped(read_skipped_listing(path, run_dir), listing=path)
 
 
 def print_evaluated_skipped(report: dict, data) -> None:

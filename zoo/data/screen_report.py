@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import hashlib
+import os
 
 from zoo.errors import ZooError
 
@@ -18,6 +19,7 @@ __all__ = [
     "ImageRecord",
     "ScreenReport",
     "SkippedFile",
+    "read_skipped_listing",
     "skipped_listing",
     "skipped_summary",
 ]
@@ -223,3 +225,16 @@ def skipped_listing(report: ScreenReport) -> str:
     """The full list for `SKIPPED_FILE`: a ``# root`` line, then ``path<TAB>reason`` lines."""
     rows = [f"{s.path}\t{s.reason}" for s in report.skipped]
     return "\n".join([f"# {report.root}", *rows]) + "\n"
+
+
+def read_skipped_listing(path: str, default_root: str | None = None) -> ScreenReport:
+    """Reads a `SKIPPED_FILE` written from `skipped_listing` back into a `ScreenReport`.
+
+    ``default_root`` (else the listing's folder) stands in for a missing ``# root`` line.
+    """
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    has_root = bool(lines) and lines[0].startswith("# ")
+    root = lines[0][2:] if has_root else (default_root or os.path.dirname(path))
+    rows = [line.split("\t", 1) for line in lines[1:] if "\t" in line]
+    return ScreenReport(root, (), (), tuple(SkippedFile(p, reason) for p, reason in rows))
