@@ -119,3 +119,45 @@ def pytest_sessionfinish(session, exitstatus):
     if os.environ.get("ZOO_FORBID_TENSORFLOW") == "1" and "tensorflow" in sys.modules:
         print("\nZOO_FORBID_TENSORFLOW: tensorflow was imported during the run", file=sys.stderr)
         session.exitstatus = 1
+
+
+def write_digit_folder(root, classes: dict, per_class: int):
+    """A flat grayscale 28x28 folder ``root/<name>/NNN.png`` of real MNIST-sample digits.
+
+    ``classes`` maps folder names to digits; the first ``per_class`` training digits of each.
+    """
+    from PIL import Image
+
+    from zoo.data import load_sample_arrays
+
+    arrays = load_sample_arrays()
+    for name, digit in classes.items():
+        (root / name).mkdir(parents=True)
+        for n, i in enumerate(np.flatnonzero(arrays["y_train"] == digit)[:per_class]):
+            Image.fromarray(arrays["x_train"][i, :, :, 0], mode="L").save(
+                root / name / f"{n:03d}.png"
+            )
+    return root
+
+
+def publish_bn_lenet(root, name: str):
+    """Publishes LeNet-5 with BatchNorm (10 classes, seeded) as ``name`` into ``root``.
+
+    Its BatchNorm statistics are non-trivial, as a trained checkpoint's are.
+    """
+    import keras
+
+    import zoo
+    from zoo.pretrained import publish
+
+    keras.utils.set_random_seed(7)
+    model = zoo.build_model("lenet5", batch_norm=True, num_classes=10)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            n = layer.moving_mean.shape[0]
+            layer.moving_mean.assign(np.linspace(-0.5, 0.5, n).astype("float32"))
+            layer.moving_variance.assign(np.linspace(0.5, 2.0, n).astype("float32"))
+    prep = {"mode": "scale", "scale": 1 / 255, "offset": 0.0, "pad_to": [32, 32], "channels": None}
+    manifest = {"architecture": "lenet5", "class_names": [str(i) for i in range(10)]}
+    publish(model, name, {**manifest, "preprocessing": prep}, root=root)
+    return root

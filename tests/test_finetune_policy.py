@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import publish_bn_lenet, write_digit_folder
 
 CLASSES = {"five": 5, "six": 6, "seven": 7}
 NOT_BN_STATS = ("moving_mean", "moving_variance")
@@ -14,42 +15,13 @@ NOT_BN_STATS = ("moving_mean", "moving_variance")
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     """A flat grayscale 28x28 folder: five/, seven/, six/ (14 images each)."""
-    from PIL import Image
-
-    from zoo.data import load_sample_arrays
-
-    root = tmp_path_factory.mktemp("data") / "digits"
-    arrays = load_sample_arrays()
-    for name, digit in CLASSES.items():
-        (root / name).mkdir(parents=True)
-        for n, i in enumerate(np.flatnonzero(arrays["y_train"] == digit)[:14]):
-            Image.fromarray(arrays["x_train"][i, :, :, 0], mode="L").save(
-                root / name / f"{n:03d}.png"
-            )
-    return root
+    return write_digit_folder(tmp_path_factory.mktemp("data") / "digits", CLASSES, 14)
 
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
     """A saved-models folder holding 'lenet5-bn-pol': LeNet-5 with BatchNorm, 10 classes."""
-    import keras
-
-    import zoo
-    from zoo.pretrained import publish
-
-    root = tmp_path_factory.mktemp("saved_models")
-    keras.utils.set_random_seed(7)
-    model = zoo.build_model("lenet5", batch_norm=True, num_classes=10)
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            n = layer.moving_mean.shape[0]
-            layer.moving_mean.assign(np.linspace(-0.5, 0.5, n).astype("float32"))
-            layer.moving_variance.assign(np.linspace(0.5, 2.0, n).astype("float32"))
-    publish(model, "lenet5-bn-pol", {"architecture": "lenet5", "class_names": [str(i) for i in range(10)],
-                                     "preprocessing": {"mode": "scale", "scale": 1 / 255, "offset": 0.0,
-                                                       "pad_to": [32, 32], "channels": None}},
-            root=root)  # fmt: skip
-    return root
+    return publish_bn_lenet(tmp_path_factory.mktemp("saved_models"), "lenet5-bn-pol")
 
 
 def _tiny(seed=0):
