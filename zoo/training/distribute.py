@@ -204,7 +204,9 @@ def local_shard(bundle):
     if not c.multi:
         return bundle
     changes = {
-        s: _shard(bundle.get(s), c, s) for s in ("train", "val", "test") if bundle.get(s) is not None
+        s: _shard(bundle.get(s), c, s)
+        for s in ("train", "val", "test")
+        if bundle.get(s) is not None
     }
     return dataclasses.replace(bundle, **changes)
 
@@ -217,7 +219,9 @@ def _shard(data, c: Cluster, split: str):
         x, y = data
         n = len(y) // n_proc * n_proc
         if n == 0:
-            raise ValueError(f"the {split} split has {len(y)} example(s), fewer than {n_proc} processes.")
+            raise ValueError(
+                f"the {split} split has {len(y)} example(s), fewer than {n_proc} processes."
+            )
         return x[pid:n:n_proc], y[pid:n:n_proc]
     if not isinstance(data, ImageFileDataset):
         raise ValueError(
@@ -226,7 +230,9 @@ def _shard(data, c: Cluster, split: str):
         )
     n = len(data.paths) // n_proc * n_proc
     if n == 0:
-        raise ValueError(f"the {split} split has {len(data.paths)} file(s), fewer than {n_proc} processes.")
+        raise ValueError(
+            f"the {split} split has {len(data.paths)} file(s), fewer than {n_proc} processes."
+        )
     return ImageFileDataset(
         data.paths[pid:n:n_proc], data.labels[pid:n:n_proc], image_size=data.image_size,
         channels=data.channels, batch_size=max(1, data.batch_size // n_proc),
@@ -295,7 +301,7 @@ def failures(c: Cluster, run_dir=None):
         return
     try:
         yield
-    except Exception as err:  # noqa: BLE001 -- every failure ends a lock-step run
+    except Exception as err:
         first = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
         again = f" --resume {run_dir}" if run_dir else " --resume RUN_DIR"
         raise DistributedError(

@@ -107,8 +107,8 @@ def train(
     if distribute is not None:
         config = as_config(_requested_config(config, run_dir, resume), distribute=distribute)
     cluster = distribute_lib.start(_requested_config(config, run_dir, resume))
-    kwargs = dict(force=force, overwrite=overwrite, preprocessing=preprocessing,
-                  model_kwargs=model_kwargs, verbose=verbose, command=command)  # fmt: skip
+    kwargs = {"force": force, "overwrite": overwrite, "preprocessing": preprocessing,
+                  "model_kwargs": model_kwargs, "verbose": verbose, "command": command}  # fmt: skip
     with distribute_lib.failures(cluster, run_dir):
         if cluster.worker:  # a data-parallel worker: the coordinator's run, nothing written
             kwargs.pop("force"), kwargs.pop("overwrite")
