@@ -73,7 +73,7 @@ def main() -> int:
         "bound_mib": args.bound_mb,
         "within_bound": growth <= args.bound_mb,
         "seconds": round(time.time() - started, 1),
-        "loadavg": open("/proc/loadavg").read().split()[:3],
+        "loadavg": os.getloadavg(),
     }
     print(json.dumps(result, indent=2))
     if args.json:
