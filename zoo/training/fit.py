@@ -108,12 +108,12 @@ def train(
         config = as_config(_requested_config(config, run_dir, resume), distribute=distribute)
     cluster = distribute_lib.start(_requested_config(config, run_dir, resume))
     kwargs = {"force": force, "overwrite": overwrite, "preprocessing": preprocessing,
-                  "model_kwargs": model_kwargs, "verbose": verbose, "command": command}  # fmt: skip
+              "model_kwargs": model_kwargs, "verbose": verbose, "command": command}  # fmt: skip
     with distribute_lib.failures(cluster, run_dir):
         if cluster.worker:  # a data-parallel worker: the coordinator's run, nothing written
             kwargs.pop("force"), kwargs.pop("overwrite")
-            run = distribute_lib.prepare_worker(model, data, config, run_dir=run_dir, resume=resume,
-                                            callbacks=callbacks, **kwargs)  # fmt: skip
+            run = distribute_lib.prepare_worker(model, data, config, run_dir=run_dir,
+                                                resume=resume, callbacks=callbacks, **kwargs)  # fmt: skip
         else:
             run = prepare_run(model, data, config, run_dir=run_dir, resume=resume, **kwargs)
             restore_run(run, extra_callbacks=callbacks)
