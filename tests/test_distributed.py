@@ -167,3 +167,19 @@ def test_tensorflow_says_what_keras_3_supports():
         pytest.skip("data_parallel runs on JAX")
     with pytest.raises(ValueError, match="needs the JAX backend.*MirroredStrategy"):
         distribute.start(config)
+
+
+def test_a_streamed_folder_is_sharded_by_file_with_the_batch_split():
+    from zoo.data.streaming import ImageFileDataset
+
+    paths = [f"/nowhere/{i}.png" for i in range(11)]
+    stream = ImageFileDataset(paths, list(range(11)), image_size=(4, 4), channels=1, batch_size=4)
+    shards = []
+    for pid in range(2):
+        distribute._CLUSTER = distribute.Cluster(2, pid)
+        try:
+            shards.append(distribute._shard(stream, distribute.cluster(), "train"))
+        finally:
+            distribute._CLUSTER = None
+    assert [s.batch_size for s in shards] == [2, 2] and [len(s) for s in shards] == [3, 3]
+    assert sorted(shards[0].paths + shards[1].paths) == sorted(paths[:10])

@@ -96,7 +96,8 @@ def execute(
     who = distributed.role()
     deadline = time.time() + time_budget if time_budget else None
     tuner = _tuner_for(directory, request, hypermodel, max_attempts, deadline, progress)
-    tuner.oracle.per_process = trials_per_process
+    if trials_per_process is not None:  # a worker's oracle is a client of the chief's
+        tuner.oracle.per_process = trials_per_process
     started = time.time()
     progress(
         f"[tune] {request['tuner']} search of {request['model']} on {request['data']}: up to "
@@ -110,7 +111,7 @@ def execute(
         if who == "single":
             tuner.save()
         tuner.search()
-    if tuner.oracle.paused:
+    if getattr(tuner.oracle, "paused", False):
         return {"paused": True}
     if who == "worker":
         progress(f"[tune] worker {os.environ.get(distributed.ENV_ID)} done")

@@ -260,12 +260,12 @@ class SafeTunerMixin:
         )
 
     def _count(self, best: bool = False) -> str:
-        """``3/10`` trials (``, best val_accuracy=0.9100`` so far): the search's progress."""
-        text = f"{len(getattr(self.oracle, 'trials', {}) or {})}/{self.oracle.max_trials}"
-        try:
+        """``3/10`` trials (``, best val_accuracy=0.9100`` so far); ``?`` for a worker's oracle."""
+        try:  # a worker's oracle is a gRPC client that may not say
+            text = f"{len(self.oracle.trials)}/{self.oracle.max_trials}"
             top = self.oracle.get_best_trials(1) if best else []
-        except Exception:  # noqa: BLE001  # pragma: no cover - a chief that went away
-            top = []
+        except Exception:  # noqa: BLE001  # pragma: no cover - a client, or a chief gone away
+            return "?"
         if top and top[0].score is not None:
             text += f", best {self.oracle.objective.name}={top[0].score:.4f}"
         return text
