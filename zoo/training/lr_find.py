@@ -266,6 +266,7 @@ def lr_find(
     model_kwargs: dict | None = None,
     preprocessing=None,
     verbose: int | str = 0,
+    progress: bool | None = None,
 ) -> LRFindResult:
     """Runs the learning-rate range test and suggests a learning rate.
 
@@ -297,6 +298,8 @@ def lr_find(
         model_kwargs: builder kwargs when a name is given.
         preprocessing: a ``Preprocessing`` (default: as ``train``'s).
         verbose: Keras verbosity of the fit. Defaults to 0.
+        progress: count the sweep's steps on stderr: True, False, or None
+            (the default) when stderr is a terminal.
 
     Returns:
         An `LRFindResult`.
@@ -304,6 +307,8 @@ def lr_find(
     Raises:
         ValueError: invalid arguments, or no finite loss at all.
     """
+    from zoo.training.batch_progress import BatchProgress
+
     _check_sweep_arguments(min_lr, max_lr, steps, smoothing, diverge_factor)
     net, config, train_data, name = _sweep_setup(model_or_name, data, config, model_kwargs,
                                                  preprocessing)  # fmt: skip
@@ -314,7 +319,7 @@ def lr_find(
         net.fit(
             **data_kwargs(train_data, config.batch_size, shuffle=True),
             epochs=math.ceil(steps / per_epoch),
-            callbacks=[sweep],
+            callbacks=[sweep, BatchProgress("lr-find", steps, enabled=progress)],
             verbose=verbose,
         )
     finally:
