@@ -64,6 +64,7 @@ def train(
     overwrite: bool = False,
     evaluate_test: bool = True,
     command: str | None = None,
+    class_weight: dict | None = None,
 ) -> TrainResult:
     """Trains a registered architecture (by name) or a built Keras model.
 
@@ -88,6 +89,8 @@ def train(
         evaluate_test: evaluate on the data's test split at the end.
         command: the command line that started the run, kept in run.json
             and in a published manifest.
+        class_weight: ``{class index: weight}`` multiplying each example's
+            loss (Keras' ``fit(class_weight=...)``); None: all 1.
 
     Returns:
         A ``TrainResult``.
@@ -112,7 +115,7 @@ def train(
         command=command,
     )
     restore_run(run, extra_callbacks=callbacks)
-    fit_run(run, verbose=verbose)
+    fit_run(run, verbose=verbose, class_weight=class_weight)
     result = finalize_run(run, evaluate_test=evaluate_test)
     publish_run(result, save_as, overwrite=overwrite)
     return result

@@ -59,8 +59,8 @@ from zoo.transfer.backbone import Backbone, attach_head, load_backbone
 from zoo.transfer.blocks import HEAD_LAYERS as HEAD_LAYERS
 from zoo.transfer.blocks import backbone_blocks, freeze, unfreeze_top
 from zoo.transfer.embeddings import Embeddings, embed
-from zoo.transfer.finetune import PHASE_DIRS as PHASE_DIRS
 from zoo.transfer.finetune import FineTuneResult, fine_tune, linear_probe
+from zoo.transfer.phases import PHASE_DIRS as PHASE_DIRS
 
 __all__ = [
     "Backbone",
