@@ -257,6 +257,9 @@ def _print_result(result) -> None:
         click.echo("Linear probe (logistic regression on the backbone's features, C "
                    f"{probe['C']:g}): " + ", ".join(f"{k} {v:.4f}" for k, v in probe.items()
                                                    if k.endswith("_accuracy")))  # fmt: skip
+    if result.backbone_metrics:
+        click.echo("Backbone as it is (its own classifier, same test split): test_accuracy "
+                   f"{result.backbone_metrics['test_accuracy']:.4f}")  # fmt: skip
     if result.val_accuracy is not None:
         click.echo(f"Kept: {result.selected} (val_accuracy {result.val_accuracy:.4f})")
     for key, value in sorted(result.metrics.items()):

@@ -111,6 +111,10 @@ def _metrics(m: Mapping) -> list[str]:
         lines.append("- Linear probe on the same features (logistic regression, C "
                      f"{probe.get('C')}): " + ", ".join(f"{k} {v:.4f}" for k, v in sorted(probe.items())
                      if k.endswith("_accuracy") and isinstance(v, (int, float))))  # fmt: skip
+    own = m.get("backbone_metrics") or {}
+    if "test_accuracy" in own:
+        lines.append(f"- The backbone as it was (its own classifier, same test split): "
+                     f"test_accuracy {own['test_accuracy']:.4f}")  # fmt: skip
     return lines or ["- No test metrics were recorded (the data had no test split)."]
 
 

@@ -12,14 +12,13 @@ from zoo.transfer.blocks import freeze
 from zoo.transfer.carving import load_carved
 from zoo.transfer.phases import Plan, run_phases
 from zoo.transfer.probe import (
+    backbone_score,
     check_channels,
     class_weights,
     guard_publish,
     train_labels,
 )
-from zoo.transfer.probe import (
-    fit_backbone_probe as fit_probe,
-)
+from zoo.transfer.probe import fit_backbone_probe as fit_probe
 from zoo.transfer.rates import apply_bn_policy, checked_bn, checked_factor
 
 
@@ -69,6 +68,8 @@ class FineTuneResult:
         val_accuracy: the returned model's validation accuracy (None without val).
         stages: every phase-2 stage's `TrainResult` (one unless gradual).
         class_weight: the class weights used, or None.
+        backbone_metrics: the backbone's own classifier on the same test split,
+            when it was trained on the data's classes (same names), else None.
     """
 
     model: Any
@@ -89,6 +90,7 @@ class FineTuneResult:
     val_accuracy: float | None = None
     stages: list = dataclasses.field(default_factory=list)
     class_weight: dict | None = None
+    backbone_metrics: dict | None = None
 
     @property
     def status(self) -> str:
@@ -220,7 +222,7 @@ def fine_tune(
     phases, unfrozen, groups, selected = run_phases(model, bundle, config, list(bb.layer_names),
         run_dir, resume=resume, common=common, plan=plan, policy=policy)  # fmt: skip
     result = _result(bb, bundle, run_dir, phases, unfrozen, groups, splits, probe, selected)
-    result.class_weight = plan.class_weight
+    result.class_weight, result.backbone_metrics = plan.class_weight, backbone_score(bb, bundle, config, root)  # fmt: skip
     _record(result, plan, config)
     if save_as and result.status != "diverged":
         guard_publish(result, force)
@@ -313,7 +315,7 @@ def _record(result: FineTuneResult, plan: Plan, config) -> None:
     write_json(os.path.join(result.run_dir, FINETUNE_JSON), {
         "probe": result.probe, "plan": dataclasses.asdict(plan), "selected": result.selected,
         "val_accuracy": result.val_accuracy, "metrics": result.metrics,
-        "class_weight": result.class_weight,
+        "class_weight": result.class_weight, "backbone_metrics": result.backbone_metrics,
     })  # fmt: skip
 
 
@@ -359,6 +361,7 @@ def _publish(result: FineTuneResult, name: str, overwrite: bool, root, settings:
         "metrics": result.metrics,
         "probe": result.probe,
         "selected": result.selected,
+        "backbone_metrics": result.backbone_metrics,
         "epochs": len(result.history.get("epoch", [])),
         "run_dir": result.run_dir,
         # each phase's sessions, its epochs counted within the phase

@@ -231,3 +231,19 @@ def guard_publish(result, force: bool) -> None:
                          f"anyway{where}.")  # fmt: skip
     warnings.warn(f"PUBLISHING A MODEL WORSE THAN THE LINEAR PROBE (force): {message}.",
                   stacklevel=3)  # fmt: skip
+
+
+def backbone_score(bb, bundle, config, root=None) -> dict | None:
+    """The backbone's own classifier on the test split, when it knows the data's classes.
+
+    For a checkpoint whose class names are the data's (same names, same order), the
+    score a fine-tune has to beat: ``{"test_accuracy", "test_loss"}``; else None.
+    """
+    from zoo import pretrained
+    from zoo.training.model_setup import evaluate_model
+
+    names = list((bb.manifest or {}).get("class_names") or [])
+    if bb.kind != "pretrained" or names != list(bundle.class_names) or bundle.get("test") is None:
+        return None
+    model = pretrained.load_pretrained(bb.name, root)
+    return evaluate_model(model, bundle, "test", bb.preprocessing, config)
