@@ -176,7 +176,7 @@ def plot(rows: dict, tasks, contenders, path: str) -> None:
     ax.set_ylabel("test accuracy")
     ax.set_ylim(0, 1)
     ax.set_title(f"Transfer from {BACKBONE}: mean ± sd over seeds")
-    ax.legend(ncol=4, fontsize=8, loc="lower right")
+    ax.legend(ncol=2, fontsize=8, loc="upper right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 

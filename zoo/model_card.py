@@ -118,10 +118,39 @@ def _metrics(m: Mapping) -> list[str]:
     return lines or ["- No test metrics were recorded (the data had no test split)."]
 
 
+_FLAGS = (("freeze_epochs", "--freeze-epochs"), ("unfreeze", "--unfreeze"),
+          ("head_lr", "--head-lr"), ("fine_tune_lr", "--fine-tune-lr"),
+          ("factor", "--discriminative"), ("bn", "--bn"), ("schedule", "--unfreeze-schedule"),
+          ("patience", "--patience"), ("test_split", "--test-split"))  # fmt: skip
+
+
+def _finetune_command(m: Mapping) -> str:
+    """The ``zoo finetune`` line a fine-tuned checkpoint's manifest describes."""
+    t, cfg = m["transfer"], m.get("train_config") or {}
+    data = str(m.get("data", "DATA"))
+    if data.startswith("image folder "):
+        data = data[len("image folder ") :].split(" (")[0]
+    parts = ["zoo finetune", str(m["backbone"].get("name")), data]
+    parts += [f"{flag} {t[key]}" for key, flag in _FLAGS if t.get(key) is not None]
+    if t.get("probe") is False:
+        parts.append("--head-init random")
+    if t.get("keep_best") is False:
+        parts.append("--keep-last")
+    if t.get("class_weight"):
+        parts.append("--class-weight balanced")
+    parts += [f"--{k.replace('_', '-')} {cfg[k]}" for k in ("epochs", "batch_size", "learning_rate")
+              if k in cfg]  # fmt: skip
+    if cfg.get("seed") is not None:
+        parts.append(f"--config <a TrainConfig with seed {cfg['seed']}>")
+    return " ".join(parts)
+
+
 def _reproduce(m: Mapping) -> list[str]:
     lines = ["```bash"]
     if m.get("command"):
         lines.append(m["command"])
+    elif m.get("transfer") and m.get("backbone"):
+        lines.append(_finetune_command(m))
     else:
         lines.append(f"# the run directory was {m.get('run_dir')}; its run.json holds the config")
     lines += [f"zoo evaluate {m.get('name')} --data <folder of class subfolders>", "```"]

@@ -289,9 +289,7 @@ def _transfer_model(bb: Backbone, num_classes: int, config, head_dropout: float,
     return model
 
 
-def _result(bb, bundle, run_dir, phases, unfrozen, groups, splits, probe, selected):
-    from zoo.transfer.phases import _val_accuracy
-
+def _result(bb, bundle, run_dir, phases, unfrozen, groups, splits, probe, kept):
     first = [r for n, r in phases if n == 1]
     stages = [r for n, r in phases if n == 2]
     final = phases[-1][1]
@@ -300,8 +298,8 @@ def _result(bb, bundle, run_dir, phases, unfrozen, groups, splits, probe, select
         run_dir=None if run_dir is None else os.path.abspath(os.fspath(run_dir)),
         class_names=tuple(bundle.class_names), preprocessing=bb.preprocessing, backbone=bb,
         phase1=first[0] if first else None, phase2=stages[-1] if stages else None,
-        unfrozen=unfrozen, rate_groups=groups, splits=splits, probe=probe, selected=selected,
-        val_accuracy=_val_accuracy(final.model, bundle, bb.preprocessing, final.config),
+        unfrozen=unfrozen, rate_groups=groups, splits=splits, probe=probe, selected=kept[0],
+        val_accuracy=kept[1],
         stages=stages,
     )  # fmt: skip
 

@@ -107,10 +107,10 @@ def run_phases(model, bundle, config, names, run_dir, *, resume, common, plan: P
     """Phase 1 (head), then phase 2 (once or gradual); the best on validation kept.
 
     Returns:
-        ``(phases, unfrozen, groups, selected)``: ``[(phase number, TrainResult)]``,
-        the layers phase 2 trained last, its last rate groups, and which model
-        was kept (``"probe"``, ``"phase1"``, ``"phase2"``, ``"phase2 stage 2"``,
-        or ``"last"`` without ``keep_best``).
+        ``(phases, unfrozen, groups, (selected, val_accuracy))``: ``[(phase number,
+        TrainResult)]``, the layers phase 2 trained last, its last rate groups,
+        which model was kept (``"probe"``, ``"phase1"``, ``"phase2"``, ``"phase2
+        stage 2"``, or ``"last"`` without ``keep_best``) and its validation accuracy.
     """
     from zoo.training.fit import train
     from zoo.training.optimizers import wrapping_optimizers
@@ -160,19 +160,23 @@ def run_phases(model, bundle, config, names, run_dir, *, resume, common, plan: P
 
 
 def _keep(best: _Best, phases, bundle, prep, config, plan) -> str:
-    """Sets the last phase's model to the best weights seen; re-measures its test split."""
+    """Sets the last phase's model to the best weights seen; re-measures its test split.
+
+    Returns:
+        ``(label, validation accuracy)`` of the model kept.
+    """
     from zoo.training.model_setup import evaluate_model
 
     final = phases[-1][1]
     if not plan.keep_best or best.weights is None:
-        return "last"
+        return "last", _val_accuracy(final.model, bundle, prep, config)
     if best.label != "probe" and best.label == _last_label(phases) and final.status != "diverged":
-        return best.label
+        return best.label, best.key[0]
     for variable in final.model.weights:  # by path: trainable flags reorder get_weights()
         variable.assign(best.weights[variable.path])
     if bundle.get("test") is not None:
         final.metrics = evaluate_model(final.model, bundle, "test", prep, config)
-    return best.label
+    return best.label, best.key[0]
 
 
 def _last_label(phases) -> str:
