@@ -148,6 +148,20 @@ def test_balanced_class_weights_change_the_loss_as_computed_by_hand(tmp_path):
     assert abs(losses["weighted"] - losses["plain"]) > 1e-3
 
 
+def test_class_weights_of_a_streamed_folder(folder, monkeypatch):
+    """A folder too large for memory is streamed; its training labels still give the weights."""
+    from zoo.transfer.carving import carve_folder
+    from zoo.transfer.probe import class_weights, train_labels
+
+    monkeypatch.setattr("zoo.data.sources.DEFAULT_MAX_IN_MEMORY_BYTES", 0)
+    bundle, splits = carve_folder(folder, _config(), test_split=0.1)
+    assert "streaming" in bundle.source
+    counts = [sum(p.startswith(f"{c}/") for p in splits["train"]) for c in ("five", "seven", "six")]
+    assert np.bincount(train_labels(bundle)).tolist() == counts
+    weights = class_weights(train_labels(bundle), 3, "balanced")
+    assert weights[0] == pytest.approx(sum(counts) / (3 * counts[0])) and weights[0] < weights[1]
+
+
 def test_rgb_data_on_a_grayscale_backbone_needs_channels(folder, saved, tmp_path):
     from PIL import Image
 

@@ -196,12 +196,14 @@ def check_channels(bb, have: int, channels, data) -> None:
 
 
 def train_labels(bundle):
+    """The training split's integer labels (arrays, a streamed folder or any dataset of batches)."""
     part = bundle.get("train")
     if isinstance(part, tuple):
         y = np.asarray(part[1])
+    elif getattr(part, "labels", None) is not None:  # a streamed folder knows its labels
+        y = np.asarray(part.labels)
     else:
-        y = np.asarray(getattr(part, "labels", None) or [
-            label for i in range(len(part)) for label in np.asarray(part[i][1]).reshape(-1)])  # fmt: skip
+        y = np.concatenate([np.asarray(part[i][1]) for i in range(len(part))])
     return (y.argmax(-1) if y.ndim > 1 else y).reshape(-1)
 
 
