@@ -66,6 +66,7 @@ def train(
     evaluate_test: bool = True,
     command: str | None = None,
     distribute: str | None = None,
+    class_weight: dict | None = None,
 ) -> TrainResult:
     """Trains a registered architecture (by name) or a built Keras model.
 
@@ -93,6 +94,8 @@ def train(
         distribute: sets ``config.distribute`` (``"data_parallel"``: one
             process of a data-parallel run on JAX, see
             `zoo.training.distribute`).
+        class_weight: ``{class index: weight}`` multiplying each example's
+            loss (Keras' ``fit(class_weight=...)``); None: all 1.
 
     Returns:
         A ``TrainResult``.
@@ -117,7 +120,7 @@ def train(
         else:
             run = prepare_run(model, data, config, run_dir=run_dir, resume=resume, **kwargs)
             restore_run(run, extra_callbacks=callbacks)
-        fit_run(run, verbose=verbose)
+        fit_run(run, verbose=verbose, class_weight=class_weight)
         result = finalize_run(run, evaluate_test=evaluate_test)
     distribute_lib.report(cluster, run.built.net)
     if cluster.coordinator:
