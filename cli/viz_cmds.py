@@ -34,7 +34,7 @@ def explain_cmd(model, images, out_dir, layer, class_name):
     beside the heat map of the regions that raise the explained class's score
     (Selvaraju et al. 2017). Gradients need the TensorFlow, JAX or PyTorch backend.
     """
-    announce(f"Grad-CAM of {model} on {len(images)} image(s) into {out_dir}/")
+    announce(f"Grad-CAM of {model} on {len(images)} image(s) into {os.path.join(out_dir, '')}")
     from zoo.evaluate.explain import explain
 
     with user_errors():

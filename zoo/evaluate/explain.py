@@ -215,8 +215,12 @@ def explain(
 
 
 def _out_paths(images, out_dir) -> list[str]:
-    """``<stem>_gradcam.png`` per image; numbered ``<k>_<stem>_gradcam.png`` when stems repeat."""
-    stems = [os.path.splitext(os.path.basename(os.fspath(p)))[0] for p in images]
+    """``<stem>_gradcam.png`` per image; ``<folder>_<stem>`` (then numbered) when stems repeat."""
+    paths = [os.path.abspath(os.fspath(p)) for p in images]
+    stems = [os.path.splitext(os.path.basename(p))[0] for p in paths]
+    if len(set(stems)) < len(stems):
+        folders = [os.path.basename(os.path.dirname(p)) for p in paths]
+        stems = [f"{folder}_{stem}" for folder, stem in zip(folders, stems, strict=True)]
     if len(set(stems)) < len(stems):
         stems = [f"{k}_{stem}" for k, stem in enumerate(stems, start=1)]
     return [os.path.join(out_dir, f"{stem}_gradcam.png") for stem in stems]

@@ -31,7 +31,7 @@ from zoo.options_tv import AlexNetTVOptions
 from zoo.registry import register_model
 
 PAPER = "Krizhevsky et al. 2012, NIPS"
-TV_PAPER = "Krizhevsky 2014, arXiv:1404.5997 (torchvision's AlexNet)"
+TV_PAPER = "Krizhevsky 2014, arXiv:1404.5997 (torchvision)"
 
 # (name, filters, kernel, strides, groups when grouped, LRN after, pool after)
 CONVS = (

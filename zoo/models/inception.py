@@ -37,7 +37,7 @@ from zoo.options_tv import GoogLeNetTVOptions
 from zoo.registry import register_model
 
 PAPER = "Szegedy et al. 2015, arXiv:1409.4842"
-TV_PAPER = "Szegedy et al. 2015, arXiv:1409.4842 (torchvision's BatchNorm GoogLeNet)"
+TV_PAPER = "Szegedy et al. 2015, torchvision's BatchNorm variant"
 #: torchvision's BasicConv2d BatchNorm epsilon.
 TV_BN_EPSILON = 1e-3
 #: torchvision's ``transform_input``: ImageNet mean/std normalization -> (x - 0.5) / 0.5.
