@@ -32,8 +32,16 @@ SIZES = {"alexnet_tv": (96, 127), "googlenet_tv": (96, 97)}
 AUX_SIZES = SIZES["googlenet_tv"]
 
 
+def _without_triton() -> None:
+    """Keeps torch from importing triton, its optional GPU compiler: in a process that has
+    loaded TensorFlow (the test suite) that import segfaults (torch 2.14), and CPU references
+    need none of it (``torch.utils._triton`` treats a failed import as "not installed")."""
+    sys.modules.setdefault("triton", None)
+
+
 def torch_model(arch: str):
     """torchvision's untrained model of ``arch`` (GoogLeNet with aux heads and transform_input)."""
+    _without_triton()
     import torchvision
 
     if arch == "alexnet_tv":
@@ -88,6 +96,7 @@ def reference(arch: str, state: dict | None = None):
 
     ``state``: the seeded state dict if already generated (it is regenerated otherwise).
     """
+    _without_triton()
     import torch
 
     model = torch_model(arch)

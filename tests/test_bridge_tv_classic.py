@@ -23,7 +23,16 @@ from zoo.bridge.tv_classic import TORCHVISION_ENTRIES, assign_alexnet_tv, assign
 SCRIPT = (
     pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "make_torch_fixtures_classic.py"
 )
-HAVE_TORCH = all(importlib.util.find_spec(m) for m in ("torch", "torchvision"))
+
+
+def _have_torch() -> bool:
+    try:
+        return all(importlib.util.find_spec(m) for m in ("torch", "torchvision"))
+    except (ImportError, ValueError):
+        return False
+
+
+HAVE_TORCH = _have_torch()
 TOL = 1e-4
 
 
@@ -94,8 +103,11 @@ def test_googlenet_tv_matches_torchvision_in_inference_and_training(googlenet_re
         _close(pooled(x, training=True), outputs[f"trainpool_{size}"], f"training at {size}")
 
 
-def test_parameter_counts_are_torchvisions():
+def test_parameter_counts_and_multiply_adds_are_torchvisions():
     assert zoo.get_spec("alexnet_tv").params == 61_100_840
+    # torchvision's published GFLOPS (its Weights.meta["_ops"]): 0.714 and 1.498 at 224x224.
+    assert round(zoo.model_info("alexnet_tv")["flops"] / 1e9, 3) == 0.714
+    assert round(zoo.model_info("googlenet_tv")["flops"] / 1e9, 3) == 1.498
     model = zoo.build_model("googlenet_tv", input_shape=(32, 32, 3))
     assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == 6_624_904
 
