@@ -7,7 +7,9 @@ outputs go to ``tests/fixtures/torchvision/<arch>.npz`` with the keys, shapes
 and seed (not the weights: the tests regenerate them). The same `reference`
 function serves the tests' live comparison when torch is importable.
 
-Run:  python benchmarks/make_torch_fixtures_classic.py
+Run:  python benchmarks/make_torch_fixtures_classic.py [--compare]
+(``--compare``: also map the weights onto the zoo's models and print the largest error of each
+output relative to its scale, without writing fixtures.)
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import sys
 import numpy as np
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from torch_reference import save_fixture, seeded_state_dict
 
@@ -117,7 +119,47 @@ def reference(arch: str, state: dict | None = None):
     return shapes, state, xs, outputs
 
 
+def zoo_outputs(arch: str, state: dict, xs: dict) -> dict[str, np.ndarray]:
+    """The zoo model's outputs under the names `reference` gives torchvision's."""
+    import zoo
+    from zoo.bridge import tv_classic
+
+    assign = getattr(tv_classic, f"assign_{arch}")
+    kw = {} if arch == "alexnet_tv" else {"transform_input": True}
+    out = {}
+    for size, x in xs.items():
+        kw["input_shape"] = (int(size), int(size), 3)
+        aux = arch == "googlenet_tv" and int(size) in AUX_SIZES
+        extra = {"aux_logits": True} if aux else {}
+        builds = {
+            "top": dict(classifier_activation=None, **extra),
+            "features": {"include_top": False},
+        }
+        if arch == "googlenet_tv":
+            builds["trainpool"] = {"include_top": False, "pooling": "avg"}
+        for kind, options in builds.items():
+            model = zoo.build_model(arch, **kw, **options)
+            assign(model, state)
+            y = model(x, training=kind == "trainpool")
+            names = ["top", "aux1", "aux2"] if kind == "top" and aux else [kind]
+            for name, value in zip(names, y if len(names) > 1 else [y], strict=True):
+                out[f"{name}_{size}"] = np.asarray(value)
+    return out
+
+
+def compare() -> None:
+    for arch in SIZES:
+        _, state, xs, ref = reference(arch)
+        got = zoo_outputs(arch, state, xs)
+        for key in sorted(ref):
+            err = np.abs(got[key] - ref[key]).max() / np.abs(ref[key]).max()
+            print(f"{arch:13s} {key:15s} max |zoo - torchvision| / max |torchvision| = {err:.1e}")
+
+
 def main() -> None:
+    if "--compare" in sys.argv[1:]:
+        compare()
+        return
     for arch in SIZES:
         shapes, _, xs, outputs = reference(arch)
         path = save_fixture(arch, shapes, SEED, xs, outputs)
