@@ -137,7 +137,6 @@ def googlenet(o: GoogLeNetOptions):
         Szegedy et al., "Going Deeper with Convolutions", CVPR 2015
         (arXiv:1409.4842), Table 1.
     """
-    import keras
 
     from zoo import blocks
     from zoo.layers import LocalResponseNormalization
@@ -145,21 +144,39 @@ def googlenet(o: GoogLeNetOptions):
     conv = blocks.conv_options(o)
     inputs = blocks.model_input(o)
     x = blocks.padded_conv_bn_act(inputs, 64, 7, strides=2, name="conv1", pad=3, **conv)
-    x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
+    x = _pool(x, 3, "pool1", o)
     if o.lrn:
         x = LocalResponseNormalization(name="pool1_lrn")(x)
     x = blocks.conv_bn_act(x, 64, 1, name="conv2_reduce", **conv)
     x = blocks.conv_bn_act(x, 192, 3, name="conv2", **conv)
     if o.lrn:
         x = LocalResponseNormalization(name="conv2_lrn")(x)
-    x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="pool2")(x)
+    x = _pool(x, 3, "pool2", o)
+    return _modules_and_top(inputs, x, o, "googlenet")
+
+
+def _pool(x, size: int, name: str, o):
+    """Max-pooling ``size``x``size``/2: Keras' ``"same"`` (the paper's sizes) or torchvision's."""
+    import keras
+
+    if _tv(o):
+        return _ceil_pool(x, size, name)
+    return keras.layers.MaxPooling2D(size, strides=2, padding="same", name=name)(x)
+
+
+def _modules_and_top(inputs, x, o, name: str):
+    """Inception 3a-5b (Table 1) with the pools between stages and the aux heads, then the top."""
+    import keras
+
+    from zoo import blocks
+
     aux = []
     for key, row in MODULES.items():
         x = inception_module(x, row, name=f"inception_{key}", o=o)
         if o.aux_logits and key in AUX_AFTER:
             aux.append(_aux_head(x, name=f"aux{len(aux) + 1}", o=o))
-        if key in POOL_AFTER:
-            x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name=f"pool{key[0]}")(x)
+        if key in POOL_AFTER:  # torchvision's last pool is 2x2/2
+            x = _pool(x, 2 if _tv(o) and key == "4e" else 3, f"pool{key[0]}", o)
     if o.include_top:
         x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
         if o.dropout:
@@ -168,7 +185,7 @@ def googlenet(o: GoogLeNetOptions):
     else:
         x = blocks.global_pool(x, o.pooling)
     outputs = [x, *aux] if aux else x
-    return blocks.finalize(inputs, outputs, name=o.name or "googlenet")
+    return blocks.finalize(inputs, outputs, name=o.name or name)
 
 
 @register_model(
@@ -225,22 +242,7 @@ def _googlenet_tv(o: GoogLeNetTVOptions):
     x = _ceil_pool(x, 3, "pool1")
     x = blocks.conv_bn_act(x, 64, 1, name="conv2_reduce", **conv)
     x = _ceil_pool(blocks.conv_bn_act(x, 192, 3, name="conv2", **conv), 3, "pool2")
-    aux = []
-    for key, row in MODULES.items():
-        x = inception_module(x, row, name=f"inception_{key}", o=o)
-        if o.aux_logits and key in AUX_AFTER:
-            aux.append(_aux_head(x, name=f"aux{len(aux) + 1}", o=o))
-        if key in POOL_AFTER:
-            x = _ceil_pool(x, 3 if key == "3b" else 2, f"pool{key[0]}")
-    if o.include_top:
-        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        if o.dropout:
-            x = keras.layers.Dropout(o.dropout, name="top_dropout")(x)
-        x = blocks.predictions(x, o.num_classes, o.classifier_activation, kernel_l2=o.kernel_l2)
-    else:
-        x = blocks.global_pool(x, o.pooling)
-    outputs = [x, *aux] if aux else x
-    return blocks.finalize(inputs, outputs, name=o.name or "googlenet_tv")
+    return _modules_and_top(inputs, x, o, "googlenet_tv")
 
 
 def without_aux(model):
