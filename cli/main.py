@@ -21,6 +21,7 @@ from cli.registry_cmds import build_cmd, info_cmd, models_cmd
 from cli.train_cmds import train_cmd
 from cli.transfer_cmds import embed_cmd, export_cmd, finetune_cmd
 from cli.tune_cmds import tune_cmd, tune_report_cmd
+from cli.viz_cmds import explain_cmd, viz_group
 
 COMMANDS = (
     models_cmd,
@@ -39,6 +40,8 @@ COMMANDS = (
     tune_cmd,
     tune_report_cmd,
     bench_cmd,
+    explain_cmd,
+    viz_group,
 )
 
 
