@@ -31,7 +31,8 @@ _AUTO = re.compile(r"^(conv2d|batch_normalization)(?:_(\d+))?$")
 
 # --------------------------------------------------------------------- paper facts
 def test_parameter_count_is_keras_applications_and_under_the_papers_25_million():
-    """Abstract: "less than 25 million parameters"; keras.applications: 23,851,784."""
+    """Abstract: "less than 25 million parameters" (keras.applications: 23,851,784) and
+    "5 billion multiply-adds" (5.71 G at 299x299, as torchvision's model card)."""
     import keras
 
     info = symbolic.model_info("inception_v3")
@@ -40,6 +41,8 @@ def test_parameter_count_is_keras_applications_and_under_the_papers_25_million()
     keras.backend.clear_session(free_memory=False)
     assert info["params"] == reference == 23_851_784
     assert info["params"] < 25_000_000
+    # "a computational cost of 5 billion multiply-adds" (abstract); torchvision documents 5.71 G
+    assert info["flops"] / 1e9 == pytest.approx(5.71, abs=0.01)
     assert zoo.get_spec("inception_v3").params == 23_851_784
     # torchvision's inception_v3 (BatchNorm with scale, the auxiliary head): 27,161,264
     tv = symbolic.graph("inception_v3", bn_scale=True, aux_logits=True)
@@ -65,6 +68,9 @@ def test_table1_grids_and_the_released_modules():
     assert model.get_layer("mixed_7b_3x3dbl_3a").kernel_size == (1, 3)
     assert model.get_layer("mixed_7b_3x3dbl_3b").kernel_size == (3, 1)
     assert model.get_layer("mixed_6a_3x3").strides == (2, 2)
+    assert model.get_layer("mixed_7c_3x3dbl_3_concat").output.shape[1:] == (8, 8, 768)
+    prefixes = ("input", "conv_", "pool", "mixed_", "avg_pool", "predictions")
+    assert [la.name for la in model.layers if not la.name.startswith(prefixes)] == []
     bn = model.get_layer("mixed_5b_1x1_bn")
     assert bn.epsilon == 1e-3 and not bn.scale
 

@@ -204,8 +204,9 @@ def _branch(x, steps, *, prefix: str, module: str, o):
             continue
         filters, kernel, *stride = step
         if kernel == EXPAND:
-            parts = [_conv(x, filters, k, name=next(names), o=o) for k in kernel]
-            x = keras.layers.Concatenate(name=f"{parts[0].name[:-1]}_concat")(parts)
+            pair = [next(names), next(names)]  # {label}a, {label}b
+            parts = [_conv(x, filters, k, name=n, o=o) for k, n in zip(kernel, pair, strict=True)]
+            x = keras.layers.Concatenate(name=f"{pair[0][:-1]}_concat")(parts)
             continue
         s = stride[0] if stride else 1
         x = _conv(x, filters, kernel, name=next(names), o=o, strides=s,
