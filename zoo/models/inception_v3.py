@@ -20,9 +20,10 @@ Where the paper is silent or its figures differ from the released model, the
 zoo follows Google's released model (TF-slim's ``inception_v3``, which
 ``keras.applications.InceptionV3`` and torchvision's ``inception_v3`` port),
 so its weights fit: the 35x35 modules keep a 5x5 branch beside the double
-3x3 one, the branch pools are 3x3 averages, the stem's and the reductions'
-convolutions are ``"valid"`` as Table 1's sizes need (299 -> 149 -> 147 -> 147
--> 73 -> 73 -> 71 -> 35), the others ``"same"``. The paper does not say
+3x3 one, the branch pools are 3x3 averages, the stem (3x3/2, 3x3, padded 3x3,
+max-pool, 1x1 with 80 filters, 3x3 with 192, max-pool) and the reductions'
+stride-2 convolutions are ``"valid"`` (299 -> 149 -> 147 -> 147 -> 73 -> 73 ->
+71 -> 35, Table 1's 35x35 grid), the others ``"same"``. The paper does not say
 whether a branch average pool counts its zero padding: keras.applications
 does not (``AveragePooling2D(3, 1, "same")``), torchvision does
 (``count_include_pad=True``); ``pool_include_pad`` chooses, default keras'.
