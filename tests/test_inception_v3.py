@@ -205,6 +205,8 @@ def _assert_close(got, want, what):
 @pytest.mark.parametrize(("include_top", "size"), [(True, SIZES[0]), (False, SIZES[1])])
 def test_same_function_as_keras_applications_with_its_published_weights(include_top, size, folder):
     """Inference and training mode (batch statistics); the cache test adds no top at 75."""
+    import keras
+
     top_file, notop_file, _ = reference(folder)
     model = zoo.build_model(
         "inception_v3",
@@ -214,6 +216,9 @@ def test_same_function_as_keras_applications_with_its_published_weights(include_
         weights=top_file if include_top else notop_file,
     )
     x = np.random.default_rng(size).uniform(-1, 1, (8, size, size, 3)).astype("float32")
+    if include_top:  # and the feature map under the top (before training mode moves statistics)
+        trunk = keras.Model(model.input, model.get_layer("mixed_7c_concat").output)
+        _assert_close(np.asarray(trunk(x)), _reference_output(folder, False, x, False), "trunk")
     for training in (False, True):
         want = _reference_output(folder, include_top, x, training)
         got = np.asarray(model(x, training=training))
