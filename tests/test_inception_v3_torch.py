@@ -44,12 +44,16 @@ def recorded():
     from zoo.bridge.torch_inception_v3 import assign_inception_v3
 
     fixture = torch_reference.load_fixture("inception_v3")
-    keras.config.set_floatx("float64")
+    floatx, policy = keras.config.floatx(), keras.config.dtype_policy()
+    keras.config.set_floatx("float64")  # the inputs' dtype
+    keras.config.set_dtype_policy("float64")  # the layers' (an explicit policy overrides floatx)
     try:
         model = zoo.build_model("inception_v3", input_shape=(MAKE.SIZE, MAKE.SIZE, 3),
                                 bn_scale=True, pool_include_pad=True, classifier_activation=None)  # fmt: skip
     finally:
-        keras.config.set_floatx("float32")
+        keras.config.set_floatx(floatx)
+        keras.config.set_dtype_policy(policy)
+    assert model.get_layer("conv_1a").kernel.dtype == "float64"
     assign_inception_v3(model, fixture["state"], label="inception_v3.npz")
     return fixture, model
 
