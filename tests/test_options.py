@@ -32,6 +32,8 @@ OVERRIDES = {
     "inception": {
         "kernel_initializer": "glorot_uniform", "dropout": 0.4, "aux_logits": False, "lrn": True,
     },
+    "inception_v3": {"batch_norm": True, "aux_logits": False, "bn_scale": False,
+                     "pool_include_pad": False},
     "resnet": {"batch_norm": True, "stride_on": "3x3", "residual": True},
     "resnet_cifar": {"num_classes": 10, "batch_norm": True, "residual": True},
     "plain": {"batch_norm": True, "stride_on": "3x3", "residual": False},
