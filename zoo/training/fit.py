@@ -64,6 +64,7 @@ def train(
     overwrite: bool = False,
     evaluate_test: bool = True,
     command: str | None = None,
+    recipe=None,
 ) -> TrainResult:
     """Trains a registered architecture (by name) or a built Keras model.
 
@@ -88,6 +89,12 @@ def train(
         evaluate_test: evaluate on the data's test split at the end.
         command: the command line that started the run, kept in run.json
             and in a published manifest.
+        recipe: start from a training recipe of the architecture
+            (`zoo.recipes`): its name (``"paper"``, ``"fast"``, ``"default"``
+            for the architecture's default) or a ``Recipe``; ``config`` then
+            overrides single fields of it (a dict: its keys; a TrainConfig:
+            the fields that differ from the defaults). run.json records it.
+            None: ``config`` alone, as given.
 
     Returns:
         A ``TrainResult``.
@@ -98,6 +105,9 @@ def train(
     """
     from zoo.training.steps import finalize_run, fit_run, prepare_run, publish_run, restore_run
 
+    recipe_record = None
+    if recipe is not None:
+        config, recipe_record = _apply_recipe(model, recipe, config, resume)
     run = prepare_run(
         model,
         data,
@@ -111,8 +121,28 @@ def train(
         verbose=verbose,
         command=command,
     )
+    if recipe_record is not None and run.run is not None:  # a new run: run.json says its recipe
+        from zoo.training.runs import RUN_JSON, write_json
+
+        write_json(run.run.file(RUN_JSON), {**run.run.record(), "recipe": recipe_record})
     restore_run(run, extra_callbacks=callbacks)
     fit_run(run, verbose=verbose)
     result = finalize_run(run, evaluate_test=evaluate_test)
     publish_run(result, save_as, overwrite=overwrite)
     return result
+
+
+def _apply_recipe(model, recipe, config, resume: bool) -> tuple:
+    """``(TrainConfig, run.json record)`` of ``recipe`` under ``config`` (`zoo.recipes.recipe_config`)."""
+    if resume:
+        raise ValueError(
+            "recipe: a resumed run keeps the recipe it started from; pass recipe=None."
+        )
+    if not isinstance(model, str):
+        raise ValueError(
+            "recipe: recipes belong to registered architectures; pass the model's name "
+            f"(received a {type(model).__name__})."
+        )
+    from zoo.recipes import recipe_config
+
+    return recipe_config(model, None if recipe == "default" else recipe, config)
