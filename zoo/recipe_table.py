@@ -25,17 +25,21 @@ _TORCHVISION = "torchvision reference recipe (references/classification, ResNet 
 _MLP = "Rumelhart, Hinton & Williams 1986, Nature 323 (plain SGD with momentum 0.9)"
 _PERCEPTRON = "Rosenblatt 1958, Psychological Review 65 (error-correction updates)"
 _FAST_MNIST = (
-    "keras-zoo fast MNIST recipe (measured: benchmarks/RESULTS.md, time to 99 %): "
-    "Adam + cosine decay (Loshchilov & Hutter 2017), label smoothing (Szegedy et al. 2016)"
+    "keras-zoo fast MNIST recipe (measured: benchmarks/RESULTS.md, time to 99 %): Adam "
+    "(Kingma & Ba 2015), cosine decay (Loshchilov & Hutter 2017), label smoothing (Szegedy et "
+    "al. 2016), dropout (Srivastava et al. 2014)"
 )
 
 LENET = {
     "fast": recipe(
         "fast", _FAST_MNIST,
-        "Not the paper's: the shortest recipe measured to reach 99.0 % on MNIST's official "
-        "test split with the modern LeNet-5 (the default of `zoo train lenet5`).",
-        epochs=8, batch_size=128, optimizer="adam", learning_rate=3e-3, schedule="cosine",
-        label_smoothing=0.1, augment={"translate": 0.08}, seed=1,
+        "Not the paper's: a short recipe measured to reach 99.0 % on MNIST's official test split "
+        "with the modern LeNet-5 (the default of `zoo train lenet5`): Adam 3e-3 with cosine "
+        "decay over 12 epochs of batch 128, label smoothing 0.1 and dropout 0.25 before F6 and "
+        "the output; no augmentation (Keras' translation layers cost 9x a LeNet-5 step on a CPU "
+        "under JAX). Seeded, so a rerun on the same backend repeats it.",
+        epochs=12, batch_size=128, optimizer="adam", learning_rate=3e-3, schedule="cosine",
+        label_smoothing=0.1, dense_dropout=0.25, seed=1,
     ),
     "paper": recipe(
         "paper", _LENET,

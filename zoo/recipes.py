@@ -79,9 +79,10 @@ class Recipe:
     def summary(self) -> str:
         """One line: optimizer, rate, schedule, epochs, batch, decay, augmentation, loss extras."""
         f = self.fields
-        parts = [f"{f.get('optimizer', 'adam')} lr {f.get('learning_rate', 1e-3):g}"]
-        if f.get("optimizer") in ("momentum", "nesterov"):
-            parts[0] += f" (momentum {f.get('momentum', 0.9):g})"
+        optimizer = f.get("optimizer", "adam")
+        if optimizer in ("momentum", "nesterov"):
+            optimizer = f"SGD + {optimizer} {f.get('momentum', 0.9):g}"
+        parts = [f"{optimizer}, lr {f.get('learning_rate', 1e-3):g}"]
         schedule = f.get("schedule", "none")
         if schedule == "step":
             schedule = f"step x{f.get('gamma', 0.1):g} every {f.get('step_size', 20)} epochs"
@@ -94,8 +95,8 @@ class Recipe:
             schedule += f" after {f['warmup_epochs']} warm-up epochs"
         parts.append(f"schedule {schedule}")
         parts.append(f"{f.get('epochs', 10)} epochs, batch {f.get('batch_size', 32)}")
-        for key, label in (("weight_decay", "weight decay"), ("l2", "L2"),
-                           ("label_smoothing", "label smoothing")):  # fmt: skip
+        for key, label in (("weight_decay", "weight decay"), ("l2", "L2"), ("clipnorm", "clipnorm"),
+                           ("label_smoothing", "label smoothing"), ("dense_dropout", "dropout")):  # fmt: skip
             if f.get(key):
                 parts.append(f"{label} {f[key]:g}")
         augment = f.get("augment") or {}
