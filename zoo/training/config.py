@@ -71,7 +71,9 @@ class TrainConfig:
         clipvalue: clip gradient values to [-clipvalue, clipvalue].
         schedule: one of `SCHEDULES` (epoch-based; see `schedules.py`).
         step_size: ``step`` schedule: epochs between decays (N).
-        gamma: ``step`` schedule: decay factor (lr * gamma^floor(t/N)).
+        gamma: ``step`` and ``multistep``: decay factor (lr * gamma^floor(t/N)).
+        milestones: ``multistep`` schedule: the epochs from which the rate is
+            multiplied by ``gamma`` once more, e.g. ``(91, 136)``.
         decay_rate: k of ``exponential`` (e^-kt) and ``inverse_time``
             (1/(1+kt)).
         plateau_factor: ``plateau``: factor the LR is multiplied by.
@@ -140,6 +142,7 @@ class TrainConfig:
     schedule: str = "none"
     step_size: int = 20
     gamma: float = 0.1
+    milestones: tuple[int, ...] = ()
     decay_rate: float = 0.1
     plateau_factor: float = 0.1
     plateau_patience: int = 5
@@ -197,9 +200,10 @@ class TrainConfig:
 
     # --------------------------------------------------------- serialization
     def to_dict(self) -> dict[str, Any]:
-        """Returns a JSON/YAML-ready dict; ``augment`` becomes a mapping."""
+        """Returns a JSON/YAML-ready dict; ``augment`` becomes a mapping, ``milestones`` a list."""
         out = dataclasses.asdict(self)
         out["augment"] = {name: strength for name, strength in self.augment}
+        out["milestones"] = list(self.milestones)
         return out
 
     @classmethod

@@ -67,6 +67,7 @@ def train(
     command: str | None = None,
     distribute: str | None = None,
     class_weight: dict | None = None,
+    recipe=None,
 ) -> TrainResult:
     """Trains a registered architecture (by name) or a built Keras model.
 
@@ -96,6 +97,12 @@ def train(
             `zoo.training.distribute`).
         class_weight: ``{class index: weight}`` multiplying each example's
             loss (Keras' ``fit(class_weight=...)``); None: all 1.
+        recipe: start from a training recipe of the architecture
+            (`zoo.recipes`): its name (``"paper"``, ``"fast"``, ``"default"``
+            for the architecture's default) or a ``Recipe``; ``config`` then
+            overrides single fields of it (a dict: its keys; a TrainConfig:
+            the fields that differ from the defaults). run.json records it.
+            None: ``config`` alone, as given.
 
     Returns:
         A ``TrainResult``.
@@ -107,6 +114,9 @@ def train(
     from zoo.training import distribute as distribute_lib
     from zoo.training.steps import finalize_run, fit_run, prepare_run, publish_run, restore_run
 
+    recipe_record = None
+    if recipe is not None:
+        config, recipe_record = _apply_recipe(model, recipe, config, resume)
     if distribute is not None:
         config = as_config(_requested_config(config, run_dir, resume), distribute=distribute)
     cluster = distribute_lib.start(_requested_config(config, run_dir, resume))
@@ -119,6 +129,7 @@ def train(
                                                 resume=resume, callbacks=callbacks, **kwargs)  # fmt: skip
         else:
             run = prepare_run(model, data, config, run_dir=run_dir, resume=resume, **kwargs)
+            _record_recipe(run, recipe_record)
             restore_run(run, extra_callbacks=callbacks)
         fit_run(run, verbose=verbose, class_weight=class_weight)
         result = finalize_run(run, evaluate_test=evaluate_test)
@@ -136,3 +147,27 @@ def _requested_config(config, run_dir, resume: bool):
         with contextlib.suppress(Exception):  # prepare_run reports an unreadable run
             return runs.config_from_record(runs.RunDirectory(run_dir).record())
     return as_config(config)
+
+
+def _record_recipe(run, recipe_record) -> None:
+    """Adds the recipe to a new run's run.json (a resumed run keeps its own)."""
+    if recipe_record is not None and run.run is not None:
+        from zoo.training.runs import RUN_JSON, write_json
+
+        write_json(run.run.file(RUN_JSON), {**run.run.record(), "recipe": recipe_record})
+
+
+def _apply_recipe(model, recipe, config, resume: bool) -> tuple:
+    """``(TrainConfig, run.json record)`` of ``recipe`` under ``config`` (`zoo.recipes.recipe_config`)."""
+    if resume:
+        raise ValueError(
+            "recipe: a resumed run keeps the recipe it started from; pass recipe=None."
+        )
+    if not isinstance(model, str):
+        raise ValueError(
+            "recipe: recipes belong to registered architectures; pass the model's name "
+            f"(received a {type(model).__name__})."
+        )
+    from zoo.recipes import recipe_config
+
+    return recipe_config(model, None if recipe == "default" else recipe, config)
