@@ -218,20 +218,6 @@ def test_embed_and_cli(folder, saved, tmp_path, monkeypatch):
     assert res.exit_code != 0 and "exists" in res.output
 
 
-def test_onnx_export_names_missing_package(saved, tmp_path, monkeypatch):
-    import zoo.exporting
-    import zoo.pretrained as P
-
-    monkeypatch.setattr(zoo.exporting, "_module_available", lambda name: name != "tf2onnx")
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        pytest.skip("checks the TensorFlow backend's requirement")
-    with pytest.raises(P.ExportError, match="pip install tf2onnx"):
-        P.export_model("lenet5-bn-test", tmp_path / "m.onnx", format="onnx", root=saved)
-    assert not os.path.exists(tmp_path / "m.onnx")
-
-
 def test_backbone_is_cut_below_the_dropout_before_predictions(tmp_path):
     """A classifier's features are the input of ``predictions``, Dropout layers skipped,
     in the model as built and as reloaded from ``.keras``."""
