@@ -219,10 +219,24 @@ SEED_HELP = "Random seed of splits, shuffles and initialization (TrainConfig.see
 SEED = click.IntRange(0, 2**32 - 1)
 
 
+class SeedType(click.ParamType):
+    """An integer `SEED`, or ``random``: a fresh seed drawn now (and so recorded)."""
+
+    name = "INTEGER|random"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and value.strip().lower() == "random":
+            import secrets
+
+            return secrets.randbelow(2**32)
+        return SEED.convert(value, param, ctx)
+
+
 def seed_option(help: str = SEED_HELP, **attrs) -> Decorator:
-    """``--seed``: an integer in [0, 2**32 - 1]."""
+    """``--seed``: an integer in [0, 2**32 - 1], or ``random`` (a fresh seed, recorded)."""
     if attrs.get("type") in (None, int):
-        attrs["type"] = SEED
+        attrs["type"] = SeedType()
+    help += " 'random' draws a fresh seed (recorded in the run)."
     return click.option("--seed", help=help, **attrs)
 
 
