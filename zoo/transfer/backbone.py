@@ -155,9 +155,13 @@ def _from_zoo(name, data_shape, weights, preprocessing, kwargs, root) -> Backbon
     import zoo
     from zoo import pretrained
     from zoo import weights as weights_lib
+    from zoo.saved_models import with_checkpoint_hint
     from zoo.training.preprocess import for_model
 
-    spec = zoo.get_spec(name)  # UnknownModelError with suggestions
+    try:
+        spec = zoo.get_spec(name)  # UnknownModelError with suggestions
+    except ValueError as err:
+        raise with_checkpoint_hint(err, name, root) from None
     w = None if weights == "default" else weights
     channels = None
     resolved = weights_lib.resolve(w, root=root)

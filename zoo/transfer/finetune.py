@@ -8,7 +8,7 @@ from typing import Any
 
 from zoo.training.preprocess import Preprocessing
 from zoo.transfer.backbone import Backbone, attach_head, load_backbone
-from zoo.transfer.blocks import freeze, unfreeze_top
+from zoo.transfer.blocks import check_unfreeze, freeze, unfreeze_top
 from zoo.transfer.rates import (
     apply_bn_policy,
     checked_bn,
@@ -170,6 +170,8 @@ def fine_tune(
         preprocessing=preprocessing, root=root,
     )  # fmt: skip
     model = _transfer_model(bb, bundle.num_classes, config, head_dropout, bn)
+    if unfreeze not in (0, "0"):
+        check_unfreeze(model, list(bb.layer_names), unfreeze)  # before any training
     common = {"force": force, "preprocessing": bb.preprocessing, "callbacks": callbacks, "verbose": verbose,
                   "overwrite": overwrite}  # fmt: skip
     phase1, phase2, unfrozen, groups = _run_phases(
