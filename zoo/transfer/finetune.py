@@ -170,8 +170,6 @@ def fine_tune(
         preprocessing=preprocessing, root=root,
     )  # fmt: skip
     model = _transfer_model(bb, bundle.num_classes, config, head_dropout, bn)
-    if unfreeze not in (0, "0"):
-        check_unfreeze(model, list(bb.layer_names), unfreeze)  # before any training
     common = {"force": force, "preprocessing": bb.preprocessing, "callbacks": callbacks, "verbose": verbose,
                   "overwrite": overwrite}  # fmt: skip
     phase1, phase2, unfrozen, groups = _run_phases(
@@ -262,6 +260,8 @@ def _run_phases(
 
     dirs = [None if run_dir is None else os.path.join(os.fspath(run_dir), d) for d in PHASE_DIRS]
     do_phase2 = unfreeze not in (0, "0")
+    if do_phase2:
+        check_unfreeze(model, names, unfreeze)  # a bad --unfreeze fails before phase 1 trains
     phase1 = None
     if freeze_epochs >= 1:
         cfg1 = config.replace(epochs=freeze_epochs, warmup_epochs=0)
