@@ -297,6 +297,29 @@ def _backbone_file(change):
     return make
 
 
+def _unknown_function(data: bytes) -> bytes:
+    """config.json's first ``relu`` replaced by a function of a module that does not exist."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    config = source.read("config.json").decode()
+    evil = '{"module": "evil.module", "class_name": "function", "config": "boom", "registered_name": "function"}'
+    config = config.replace('"activation": "relu"', f'"activation": {evil}', 1)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            name = item.filename
+            target.writestr(item, config if name == "config.json" else source.read(name))
+    return out.getvalue()
+
+
+def _truncated_weights(tmp):
+    import zoo
+
+    path = tmp / "trunc.weights.h5"
+    zoo.build_model("mlp", input_shape=(12, 12, 1), num_classes=3).save_weights(path)
+    path.write_bytes(path.read_bytes()[:4096])
+    return path
+
+
 ONE_HOT_TWO = [[1, 0, 0], [0, 2, 0], [0, 0, 1]] * 4
 ONE_HOT_SUM = [[1, 0, 0], [0, 1, 1], [0, 0, 1]] * 4
 
@@ -326,6 +349,9 @@ CASES = [
     ("predict: .keras config.json inflating to 1.5 GB", lambda tmp, run: ["predict", _bomb(tmp), _image(tmp)], ["bomb.keras", "'config.json'", "1,572,864,002 bytes", "cap of 67,108,864 for JSON"]),
     ("evaluate: .keras config.json inflating to 1.5 GB", lambda tmp, run: ["evaluate", _bomb(tmp), "--data", _npz(tmp / "d.npz", [0, 1, 2] * 4)], ["bomb.keras", "'config.json'", "zip bomb"]),
     ("finetune: .keras config.json inflating to 1.5 GB", lambda tmp, run: ["finetune", _bomb(tmp), _npz(tmp / "d.npz", [0, 1, 2] * 4), "--run-dir", tmp / "r"], ["bomb.keras", "'config.json'", "zip bomb"]),
+    ("predict: .keras config names an unknown function", _predict(_unknown_function), ["bad.keras", "cannot be loaded", "TypeError"]),
+    ("finetune: truncated .weights.h5", lambda tmp, run: ["finetune", "mlp", _npz(tmp / "d.npz", [0, 1, 2] * 10), "--weights", _truncated_weights(tmp)], ["trunc.weights.h5", "cannot be read"]),
+    ("predict: checkpoint name 'evil\\n'", lambda tmp, run: ["predict", "evil\n", _image(tmp)], ["'evil\\n'"]),
     # --- data files
     ("predict: every image bad", lambda tmp, run: ["predict", run, *_bad_images(tmp)], ["none of the 2 image file(s)", "truncated.png"]),
     # --- checkpoint manifests (by published name and by folder path)
@@ -388,7 +414,7 @@ def test_hostile_input_gives_one_line_error(tmp_path, finished_run, make, fragme
 
 def test_corpus_size():
     """The number of hostile inputs the corpus covers (quoted in the README)."""
-    assert len(CASES) == len({c[0] for c in CASES}) >= 53
+    assert len(CASES) == len({c[0] for c in CASES}) >= 56
 
 
 # ------------------------------------------------------- behaviour, not errors
