@@ -17,6 +17,10 @@ NVIDIA device, the expected ``failed call to cuInit`` error are written while
 the backend loads, so `announce` loads it with stderr captured and replays
 every line that is not one of those (`is_noise`). A user's own
 ``TF_CPP_MIN_LOG_LEVEL`` (``0`` to see everything) turns all of this off.
+
+`interrupted` is what Ctrl-C ends a command with (`cli.aliases.ZooCommand`): exit code
+130 and, for ``train``, ``finetune`` and ``tune`` with a folder to continue, the exact
+command that resumes it (`resume_command`: the flags given, ``--resume FOLDER``).
 """
 
 from __future__ import annotations
@@ -30,7 +34,14 @@ import tempfile
 
 import click
 
-__all__ = ["announce", "backend_label", "is_noise", "quiet_backend_logs"]
+__all__ = [
+    "announce",
+    "backend_label",
+    "interrupted",
+    "is_noise",
+    "quiet_backend_logs",
+    "resume_command",
+]
 
 #: The level the zoo sets when the user set none: C++ INFO and WARNING hidden, ERROR kept.
 ZOO_LOG_LEVEL = "2"
