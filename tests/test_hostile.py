@@ -387,7 +387,7 @@ CASES = [
     ("tune: --space dropout=abc", lambda tmp, run: _tune(tmp, "--space", "dropout=abc", "-d", tmp / "r"), ["'dropout'", "'abc'"]),
     ("tune: --space dropout=0.1,1.5", lambda tmp, run: _tune(tmp, "--space", "dropout=0.1,1.5", "-d", tmp / "r"), ["'dropout'", "1.5", "[0, 1)"]),
     # --- fine-tuning options refused before any training
-    ("finetune --unfreeze 99", lambda tmp, run: ["finetune", "lenet5-mnist", _npz(tmp / "d.npz", [0, 1, 2] * 10), "--unfreeze", 99, "--quiet"], ["--unfreeze 99", "3 block groups"]),
+    ("finetune --unfreeze 99", lambda tmp, run: ["finetune", "lenet5-mnist", _npz(tmp / "d.npz", [0, 1, 2] * 10), "--unfreeze", 99, "--quiet"], ["--unfreeze 99", "has 3 blocks"]),
     ("finetune --unfreeze no_such_prefix", lambda tmp, run: ["finetune", "lenet5-mnist", _npz(tmp / "d.npz", [0, 1, 2] * 10), "--unfreeze", "zz_", "--quiet"], ["'zz_'", "--unfreeze"]),
     # --- typo'd checkpoint names suggest checkpoints
     ("finetune: checkpoint lenet5-mnsit", lambda tmp, run: ["finetune", "lenet5-mnsit", _npz(tmp / "d.npz", [0, 1, 2] * 10)], ["checkpoint 'lenet5-mnist'"]),

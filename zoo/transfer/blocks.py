@@ -166,8 +166,8 @@ def check_unfreeze(model, layer_names: Sequence[str], unfreeze) -> list:
         if unfreeze < 0 or unfreeze > len(blocks):
             raise ValueError(
                 f"unfreeze={unfreeze} (--unfreeze {unfreeze}): the backbone has {len(blocks)} "
-                f"block groups ({_block_list(blocks)}); choose 0..{len(blocks)}, 'all' or a "
-                f"layer-name prefix."
+                f"blocks, groups of layers ({_block_list(blocks)}); choose 0..{len(blocks)}, "
+                f"'all' or a layer-name prefix."
             )
         return [layer for _, members in blocks[len(blocks) - unfreeze :] for layer in members]
     if unfreeze == "all":
