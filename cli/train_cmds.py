@@ -151,7 +151,10 @@ def train_cmd(name, data, config_path, run_dir, resume, force, overwrite_run, in
     with user_errors():
         params.check_save_as(save_as, overwrite_saved)
     created = not resuming and not (run_dir and os.path.isdir(run_dir))
-    run_dir = prepare_run_dir(name, run_dir, resuming, overwrite_run)
+    from zoo.training import distribute
+
+    worker = distribute.is_worker(config.distribute if config else None)  # writes nothing
+    run_dir = run_dir if worker else prepare_run_dir(name, run_dir, resuming, overwrite_run)
     data = data if resuming else (data or "mnist-sample")
 
     announce(f"resuming {run_dir}" if resuming else f"{name} on {data}", quiet=quiet)
@@ -169,12 +172,16 @@ def train_cmd(name, data, config_path, run_dir, resume, force, overwrite_run, in
             )  # fmt: skip
     except KeyboardInterrupt:
         raise _interrupted(run_dir, created) from None
+    except distribute.DistributedError as err:  # exit now: JAX's shutdown would wait for the lost
+        click.echo(f"Error: {err}", err=True)
+        sys.stderr.flush(), sys.stdout.flush()
+        os._exit(1)
     except BaseException:
         _remove_if_empty(run_dir, created)
         raise
     _print_summary(result, doctor_printed=not quiet)
     print_run_skipped(result.run_dir)
-    if save_as:
+    if save_as and distribute.cluster().coordinator:
         if result.status == "diverged":
             raise click.ClickException("training diverged; nothing was published.")
         with user_errors():

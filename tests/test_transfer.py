@@ -41,7 +41,7 @@ def test_fine_tune_checkpoint_two_phases(folder, saved, tmp_path):
     result = T.fine_tune(
         "lenet5-bn-test", folder, root=saved, freeze_epochs=1, unfreeze=1,
         config=TrainConfig(epochs=1, batch_size=8, learning_rate=0.05, optimizer="sgd", doctor=False, jit_compile=False),
-        run_dir=tmp_path / "run", save_as="ft-test", verbose=0,
+        run_dir=tmp_path / "run", save_as="ft-test", verbose=0, keep_best=False, force=True,
     )  # fmt: skip
     model = result.model
     # 1) head replaced for the folder's classes, names in (sorted) index order
@@ -110,7 +110,7 @@ def test_keras_application_with_local_weights(folder, tmp_path):
     path = str(tmp_path / "mnv2.weights.h5")
     reference.save_weights(path)
     result = T.fine_tune(
-        "MobileNetV2", folder, weights=path, model_kwargs={"alpha": 0.35}, freeze_epochs=1, unfreeze=0,
+        "MobileNetV2", folder, weights=path, model_kwargs={"alpha": 0.35}, freeze_epochs=1, unfreeze=0, channels=3,
         config=TrainConfig(epochs=1, batch_size=16, doctor=False, jit_compile=False), verbose=0,
     )  # fmt: skip
     prep = result.preprocessing

@@ -19,6 +19,7 @@ Where the pieces live (all still importable from here):
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from zoo.training.config import as_config
@@ -64,6 +65,8 @@ def train(
     overwrite: bool = False,
     evaluate_test: bool = True,
     command: str | None = None,
+    distribute: str | None = None,
+    class_weight: dict | None = None,
 ) -> TrainResult:
     """Trains a registered architecture (by name) or a built Keras model.
 
@@ -88,6 +91,11 @@ def train(
         evaluate_test: evaluate on the data's test split at the end.
         command: the command line that started the run, kept in run.json
             and in a published manifest.
+        distribute: sets ``config.distribute`` (``"data_parallel"``: one
+            process of a data-parallel run on JAX, see
+            `zoo.training.distribute`).
+        class_weight: ``{class index: weight}`` multiplying each example's
+            loss (Keras' ``fit(class_weight=...)``); None: all 1.
 
     Returns:
         A ``TrainResult``.
@@ -96,23 +104,35 @@ def train(
         ValueError: bad config, data or model; ``ResumeError`` when a resume
             would not continue the same run.
     """
+    from zoo.training import distribute as distribute_lib
     from zoo.training.steps import finalize_run, fit_run, prepare_run, publish_run, restore_run
 
-    run = prepare_run(
-        model,
-        data,
-        config,
-        run_dir=run_dir,
-        resume=resume,
-        force=force,
-        overwrite=overwrite,
-        preprocessing=preprocessing,
-        model_kwargs=model_kwargs,
-        verbose=verbose,
-        command=command,
-    )
-    restore_run(run, extra_callbacks=callbacks)
-    fit_run(run, verbose=verbose)
-    result = finalize_run(run, evaluate_test=evaluate_test)
-    publish_run(result, save_as, overwrite=overwrite)
+    if distribute is not None:
+        config = as_config(_requested_config(config, run_dir, resume), distribute=distribute)
+    cluster = distribute_lib.start(_requested_config(config, run_dir, resume))
+    kwargs = {"force": force, "overwrite": overwrite, "preprocessing": preprocessing,
+              "model_kwargs": model_kwargs, "verbose": verbose, "command": command}  # fmt: skip
+    with distribute_lib.failures(cluster, run_dir):
+        if cluster.worker:  # a data-parallel worker: the coordinator's run, nothing written
+            kwargs.pop("force"), kwargs.pop("overwrite")
+            run = distribute_lib.prepare_worker(model, data, config, run_dir=run_dir,
+                                                resume=resume, callbacks=callbacks, **kwargs)  # fmt: skip
+        else:
+            run = prepare_run(model, data, config, run_dir=run_dir, resume=resume, **kwargs)
+            restore_run(run, extra_callbacks=callbacks)
+        fit_run(run, verbose=verbose, class_weight=class_weight)
+        result = finalize_run(run, evaluate_test=evaluate_test)
+    distribute_lib.report(cluster, run.built.net)
+    if cluster.coordinator:
+        publish_run(result, save_as, overwrite=overwrite)
     return result
+
+
+def _requested_config(config, run_dir, resume: bool):
+    """The TrainConfig the run will use (a resumed run's own when ``config`` is None)."""
+    if config is None and resume and run_dir is not None:
+        from zoo.training import runs
+
+        with contextlib.suppress(Exception):  # prepare_run reports an unreadable run
+            return runs.config_from_record(runs.RunDirectory(run_dir).record())
+    return as_config(config)
