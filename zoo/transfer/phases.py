@@ -51,8 +51,9 @@ def _stages(model, names, plan: Plan) -> list:
 
     if plan.unfreeze in (0, "0"):
         return []
-    if plan.schedule == "once":  # a bad --unfreeze fails here, before phase 1 trains
-        return [plan.unfreeze] if check_unfreeze(model, names, plan.unfreeze) is not None else []
+    if plan.schedule == "once":
+        check_unfreeze(model, names, plan.unfreeze)  # a bad --unfreeze fails before phase 1
+        return [plan.unfreeze]
     blocks = backbone_blocks(model, names)
     top = plan.unfreeze
     if isinstance(top, str) and top.isdigit():
