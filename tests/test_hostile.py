@@ -667,7 +667,7 @@ def test_ctrl_c_in_train_finetune_and_tune_says_how_to_resume(tmp_path, data_npz
                              "--run-dir", tmp_path / "t", *small], tmp_path / "t" / "state.json",
                             tmp_path),
         "finetune": _interrupt(["finetune", "mlp", data_npz, "--freeze-epochs", 10_000,
-                                "--run-dir", tmp_path / "f", "--quiet"],
+                                "--patience", 0, "--run-dir", tmp_path / "f", "--quiet"],
                                tmp_path / "f" / "*" / "state.json", tmp_path),
         "tune": _interrupt(["tune", "mlp", "--data", data_npz, "--space", "dropout=0.1,0.2",
                             "--max-epochs", 10_000, "-d", tmp_path / "s", "--in-process"],
@@ -675,7 +675,8 @@ def test_ctrl_c_in_train_finetune_and_tune_says_how_to_resume(tmp_path, data_npz
     }  # fmt: skip
     expected = {
         "train": f"zoo train --resume {tmp_path / 't'}",
-        "finetune": f"zoo finetune mlp {data_npz} --freeze-epochs 10000 --quiet --resume "
+        "finetune": f"zoo finetune mlp {data_npz} --freeze-epochs 10000 --patience 0 --quiet "
+        "--resume "
         f"{tmp_path / 'f'}",
         "tune": f"zoo tune mlp --data {data_npz} --space dropout=0.1,0.2 --max-epochs 10000 "
         f"--in-process --resume {tmp_path / 's'}",
