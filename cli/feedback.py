@@ -180,8 +180,10 @@ def interrupted(ctx: click.Context) -> click.ClickException:
         )
     elif name in RESUMABLE and not folder:
         message = f"interrupted; nothing was kept (give --run-dir to make a {name} resumable)."
-    else:
+    elif name in RESUMABLE:
         message = "interrupted before anything was written."
+    else:
+        message = "interrupted."
     error = click.ClickException(message)
     error.exit_code = 130
     return error
