@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -216,20 +215,6 @@ def test_embed_and_cli(folder, saved, tmp_path, monkeypatch):
         export_cmd, ["cli-ft", "-o", str(tmp_path / "sm"), "--format", "savedmodel"]
     )
     assert res.exit_code != 0 and "exists" in res.output
-
-
-def test_onnx_export_names_missing_package(saved, tmp_path, monkeypatch):
-    import zoo.exporting
-    import zoo.pretrained as P
-
-    monkeypatch.setattr(zoo.exporting, "_module_available", lambda name: name != "tf2onnx")
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        pytest.skip("checks the TensorFlow backend's requirement")
-    with pytest.raises(P.ExportError, match="pip install tf2onnx"):
-        P.export_model("lenet5-bn-test", tmp_path / "m.onnx", format="onnx", root=saved)
-    assert not os.path.exists(tmp_path / "m.onnx")
 
 
 def test_backbone_is_cut_below_the_dropout_before_predictions(tmp_path):

@@ -27,6 +27,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+from zoo.constants import DEFAULT_SEED
 from zoo.training.config_validation import (
     AUGMENTATIONS,
     DISTRIBUTE,
@@ -104,7 +105,9 @@ class TrainConfig:
         augment: augmentations as ``((name, strength), ...)``; accepts a list
             of names, ``"name:strength"`` strings or a ``{name: strength}``
             mapping. Names: keys of `AUGMENTATIONS`.
-        seed: global random seed (``None`` = not seeded).
+        seed: global random seed: `DEFAULT_SEED` (1337) unless set, so that a
+            run is reproducible by default; ``None`` = not seeded (``zoo train
+            --seed random`` draws a fresh seed and records it instead).
         validation_split: fraction held out for validation when the data
             has no validation split (0 = none).
         mixed_precision: ``False``; ``"bfloat16"`` (Keras' ``mixed_bfloat16``
@@ -171,7 +174,7 @@ class TrainConfig:
     max_norm: float | None = None
     augment: tuple[tuple[str, float], ...] = ()
     # --- execution
-    seed: int | None = None
+    seed: int | None = DEFAULT_SEED
     validation_split: float = 0.1
     mixed_precision: bool | str = False
     jit_compile: bool | str = "auto"

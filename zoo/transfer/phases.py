@@ -47,11 +47,12 @@ def stage_dir(run_dir, stage: int, stages: int):
 
 def _stages(model, names, plan: Plan) -> list:
     """The ``unfreeze`` argument of each phase-2 stage: ``[unfreeze]``, or 1, 2, ..., K."""
-    from zoo.transfer.blocks import backbone_blocks
+    from zoo.transfer.blocks import backbone_blocks, check_unfreeze
 
     if plan.unfreeze in (0, "0"):
         return []
     if plan.schedule == "once":
+        check_unfreeze(model, names, plan.unfreeze)  # a bad --unfreeze fails before phase 1
         return [plan.unfreeze]
     blocks = backbone_blocks(model, names)
     top = plan.unfreeze
