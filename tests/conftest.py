@@ -28,6 +28,10 @@ class _BlockTensorFlow(importlib.abc.MetaPathFinder):
             )
 
 
+# torch imports triton (its GPU compiler) when installed, and triton loaded into a process that
+# already holds TensorFlow segfaults (torch 2.14): the tests need no triton, so it stays out.
+sys.modules.setdefault("triton", None)
+
 if os.environ.get("ZOO_FORBID_TENSORFLOW") == "1":
     sys.meta_path.insert(0, _BlockTensorFlow())
 
