@@ -36,7 +36,7 @@ from zoo.constants import json_ready
 __all__ = [
     "ACTIVATIONS", "CLASSIFIER_ACTIVATIONS", "DEPRECATED_NAMES", "INITIALIZERS", "POOLINGS",
     "AlexNetOptions", "CifarResNetOptions", "DenseHeadOptions", "GoogLeNetOptions", "ImageOptions", "LeNetOptions",
-    "MLPOptions", "PerceptronOptions", "ResNetOptions", "VGGOptions",
+    "MLPOptions", "PerceptronOptions", "ResNetOptions", "VGGBNOptions", "VGGOptions",
     "check_choice", "options_from_kwargs", "rename_deprecated",
 ]  # fmt: skip
 
@@ -249,6 +249,17 @@ class VGGOptions(DenseHeadOptions):
         if isinstance(u, bool) or not isinstance(u, int) or u <= 0:
             raise ValueError(f"{spec.name}: fc_units must be a positive integer; received {u!r}.")
         return o
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class VGGBNOptions(VGGOptions):
+    """VGG with BatchNorm after every conv (torchvision's ``vgg*_bn``): `VGGOptions`, ``batch_norm=True``.
+
+    Attributes:
+        batch_norm: True: conv (with bias) -> BatchNorm -> ReLU, as torchvision's ``vgg*_bn``.
+    """
+
+    batch_norm: bool = True
 
 
 #: The GoogLeNet auxiliary heads' 5x5/3 pooling needs a 5x5 map after inception 4a.
