@@ -27,6 +27,7 @@ from zoo.weights import IMAGENET_SOURCES, WeightsError
 
 __all__ = [
     "SOURCE_NAMES",
+    "assign_state",
     "choose_source",
     "full_options",
     "load_imagenet",
@@ -144,7 +145,6 @@ def load_torch_file(model, path, *, source: TorchSource | None = None) -> None:
             architecture, options the weights do not fit, another architecture's file.
     """
     from zoo.bridge.torch_files import WeightFileError, read_state_dict
-    from zoo.bridge.torch_map import StateDictError
 
     path = os.fspath(path)
     arch = getattr(model, "zoo_model", None) or model.name
@@ -156,7 +156,14 @@ def load_torch_file(model, path, *, source: TorchSource | None = None) -> None:
             f"(there are for {', '.join(known)})."
         )  # fmt: skip
     _check_options(model, source, path)
-    state = read_state_dict(path)
+    assign_state(model, read_state_dict(path), source, path)
+
+
+def assign_state(model, state: dict, source: TorchSource, path: str) -> None:
+    """``source``'s mapper applied to ``state`` (read from ``path``, named in its errors)."""
+    from zoo.bridge.torch_files import WeightFileError
+    from zoo.bridge.torch_map import StateDictError
+
     try:
         mapper_of(source)(model, state)
     except StateDictError as err:

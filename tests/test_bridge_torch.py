@@ -1,0 +1,350 @@
+"""The torchvision / timm weight bridge: parity with torchvision, published layouts, errors.
+
+Parity: for every architecture with a torchvision source (`benchmarks/make_torch_fixtures.py`
+``CASES``), a state dict generated from a seed (`torch_reference.seeded_state_dict`, the real
+key names and shapes) is assigned to the zoo model by the source's mapper and the outputs are
+compared with torchvision's for the same state dict: live when torch is importable, else from
+the recorded fixture ``tests/fixtures/torchvision/<arch>.npz``. With and without the
+1000-class top, at two input sizes (one for ResNet-101/152), in inference and (BatchNorm nets)
+training mode; VGG's top is compared in inference only (its dropout is random), its feature
+map in both. Generating a VGG classifier (123 M values) costs seconds, so the VGG tops but
+``vgg11_bn``'s (the same mapping for every VGG) are marked slow.
+
+Round trip: seeded state dicts written as torchvision ``.pth`` (with torch) and timm
+``model.safetensors`` (without), loaded by path and through ``weights="imagenet"`` from
+Keras' cache (the test registers its own file name and hash); bad files give one-line
+errors naming the file. No network: Keras' download is stubbed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import importlib.util
+import os
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from conftest import REPO, write_digit_folder
+from torch_reference import FIXTURES, load_fixture, seeded_state_dict
+
+_spec = importlib.util.spec_from_file_location(
+    "make_torch_fixtures", REPO / "benchmarks" / "make_torch_fixtures.py"
+)
+MAKE = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(MAKE)
+
+try:
+    import torch  # noqa: F401
+    import torchvision  # noqa: F401
+
+    HAVE_TORCH = True
+except ImportError:
+    HAVE_TORCH = False
+
+TOP_PREFIXES = ("fc.", "classifier.")
+
+
+def _shapes(arch: str) -> list:
+    """The state dict's ``[(key, shape)]``: torchvision's live, else the fixture's."""
+    if HAVE_TORCH:
+        return MAKE.state_shapes(MAKE.CASES[arch])
+    with np.load(FIXTURES / f"{arch}.npz") as z:
+        return [(str(k), tuple(int(d) for d in str(s).split(",") if d))
+                for k, s in zip(z["keys"], z["shapes"], strict=True)]  # fmt: skip
+
+
+@functools.cache
+def reference(arch: str, with_top: bool):
+    """``(state, outputs)``; without the top, VGG's classifier is neither generated nor used."""
+    case = MAKE.CASES[arch]
+    shapes = _shapes(arch)
+    if not with_top:  # the classifier comes last: the rest of the stream is the same
+        shapes = [(k, s) for k, s in shapes if not k.startswith(TOP_PREFIXES)]
+    state = seeded_state_dict(shapes, case.seed)
+    if HAVE_TORCH:
+        outputs = MAKE.reference_outputs(case, state, MAKE.inputs_of(case))
+    else:
+        with np.load(FIXTURES / f"{arch}.npz") as z:
+            assert int(z["seed"]) == case.seed
+            outputs = {k[len("output_") :]: z[k] for k in z.files if k.startswith("output_")}
+    return state, outputs
+
+
+def _zoo_model(arch: str, size: int, include_top: bool, state: dict, **kwargs):
+    import zoo
+    from zoo.bridge.torchvision import mapper_of, torch_source
+
+    pooling = "avg" if arch.startswith("resnet") else None
+    model = zoo.build_model(arch, input_shape=(size, size, 3), include_top=include_top,
+                            classifier_activation=None, pooling=pooling, **kwargs)  # fmt: skip
+    mapper_of(torch_source(arch))(model, state)
+    return model
+
+
+def _close(got, want, what):
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.shape == want.shape, (what, got.shape, want.shape)
+    scale = float(np.abs(want).max())
+    assert scale > 0, what
+    err = float(np.abs(got - want).max()) / scale
+    assert err <= 1e-4, (what, err)
+
+
+def _params():
+    out = []
+    for arch, case in MAKE.CASES.items():
+        for top in (True, False):
+            slow = top and arch.startswith("vgg") and arch != "vgg11_bn"
+            marks = [pytest.mark.slow] if slow else []
+            out.append(pytest.param(arch, top, marks=marks, id=f"{arch}-{'top' if top else 'notop'}"))
+    return out
+
+
+@pytest.mark.parametrize(("arch", "top"), _params())
+def test_zoo_model_with_torchvision_weights_matches_torchvision(arch, top):
+    case = MAKE.CASES[arch]
+    state, outputs = reference(arch, top)
+    inputs = MAKE.inputs_of(case)
+    kind = "top" if top else "features"
+    sizes = case.top_sizes if top else case.sizes
+    checked = 0
+    for size in sizes:
+        model = _zoo_model(arch, size, top, state)
+        x = inputs[f"x{size}"]
+        for mode in ("eval", "train"):
+            key = f"{kind}_{mode}_{size}"
+            if key in outputs:
+                _close(model(x, training=mode == "train"), outputs[key], key)
+                checked += 1
+    assert checked >= len(sizes) * (2 if case.train and (not top or case.top_train) else 1)
+
+
+def test_every_torchvision_source_has_a_parity_case_and_a_fixture():
+    from zoo.bridge.torchvision import TORCH_SOURCES
+
+    archs = {s.arch for s in TORCH_SOURCES}
+    assert archs <= set(MAKE.CASES)
+    for arch in MAKE.CASES:
+        assert (FIXTURES / f"{arch}.npz").is_file(), arch
+
+
+def test_recorded_fixture_matches_without_torch():
+    """The fixture path itself (what CI without torch runs), for ResNet-18."""
+    fixture = load_fixture("resnet18")
+    assert fixture["inputs"] == {}
+    x = MAKE.inputs_of(MAKE.CASES["resnet18"])["x65"]
+    model = _zoo_model("resnet18", 65, True, fixture["state"])
+    _close(model(x), fixture["outputs"]["top_eval_65"], "resnet18 fixture")
+
+
+# ------------------------------------------------------------------ files
+@pytest.fixture()
+def keras_home(tmp_path, monkeypatch):
+    import keras
+
+    home = tmp_path / "keras_home"
+    (home / "models").mkdir(parents=True)
+    monkeypatch.setenv("KERAS_HOME", str(home))
+
+    def offline(fname=None, origin=None, **kwargs):
+        raise Exception(f"URL fetch failure on {origin}: [Errno -3] name resolution")  # noqa: TRY002
+
+    monkeypatch.setattr(keras.utils, "get_file", offline)
+    return home
+
+
+def _published(path, state, layout: str):
+    """``state`` written as torchvision's ``.pth`` or timm's ``model.safetensors``."""
+    if layout == "pth":
+        import torch
+
+        torch.save({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()}, path)
+    else:
+        from safetensors.numpy import save_file
+
+        save_file({k: np.ascontiguousarray(v) for k, v in state.items()}, str(path))
+    return path
+
+
+def _register(monkeypatch, arch: str, path) -> str:
+    """Registers ``path`` (renamed ``<arch>-<sha256[:8]>.<ext>``) as ``arch``'s default source."""
+    from zoo.bridge import torchvision as tv
+
+    digest = hashlib.sha256(open(path, "rb").read()).hexdigest()[:8]
+    fname = f"{arch}-{digest}{os.path.splitext(path)[1]}"
+    old = tv.torch_source(arch)
+    mine = dataclasses.replace(old, fname=fname, url=f"https://example.invalid/{fname}",
+                               sha256_prefix=digest)  # fmt: skip
+    monkeypatch.setattr(tv, "TORCH_SOURCES", tuple(mine if s == old else s for s in tv.TORCH_SOURCES))
+    return fname
+
+
+def _layouts():
+    torch_mark = pytest.mark.skipif(not HAVE_TORCH, reason="writing a .pth file needs torch")
+    return [pytest.param("pth", marks=torch_mark), "safetensors"]
+
+
+@pytest.mark.parametrize("layout", _layouts())
+def test_published_file_loads_by_path_and_from_the_cache(layout, keras_home, monkeypatch):
+    import zoo
+    from zoo.weights import WeightsError, imagenet_preprocessing
+
+    state, outputs = reference("resnet18", True)
+    src = _published(keras_home / f"written.{layout}", state, layout)
+    fname = _register(monkeypatch, "resnet18", src)
+    x = MAKE.inputs_of(MAKE.CASES["resnet18"])["x64"]
+    build = functools.partial(zoo.build_model, "resnet18", input_shape=(64, 64, 3),
+                              classifier_activation=None)  # fmt: skip
+    _close(build(weights=str(src))(x), outputs["top_eval_64"], "by path")
+    os.replace(src, keras_home / "models" / fname)
+    for weights in ("imagenet", "imagenet:torchvision", "imagenet:torchvision-v1"):
+        _close(build(weights=weights)(x), outputs["top_eval_64"], weights)
+    notop = build(weights="imagenet", include_top=False, pooling="avg")
+    _close(notop(x), outputs["features_eval_64"], "without top")
+    assert imagenet_preprocessing("resnet18", "imagenet") == "torch"
+    assert imagenet_preprocessing("resnet18", str(keras_home / "model.safetensors")) == "torch"
+    with pytest.raises(WeightsError, match="no imagenet:keras weights"):
+        build(weights="imagenet:keras")
+    (keras_home / "models" / fname).write_bytes(b"\0" * 64)  # a different file, same name
+    with pytest.raises(WeightsError, match="publisher's hash") as info:
+        build(weights="imagenet")
+    assert fname in str(info.value) and "\n" not in str(info.value)
+
+
+def test_offline_error_names_file_url_and_place(keras_home):
+    import zoo
+    from zoo.weights import MissingWeightsError
+
+    with pytest.raises(MissingWeightsError) as info:
+        zoo.build_model("resnet50", input_shape=(64, 64, 3), weights="imagenet")
+    err = info.value
+    url = "https://download.pytorch.org/models/resnet50-11ad3fa6.pth"  # DEFAULT: V2
+    assert err.fname == "resnet50-11ad3fa6.pth" and err.origin == url
+    assert err.path == str(keras_home / "models" / err.fname)
+    assert err.fname in str(err) and url in str(err) and err.path in str(err)
+    with pytest.raises(MissingWeightsError, match="resnet50-0676ba61.pth"):
+        zoo.build_model("resnet50", input_shape=(64, 64, 3), weights="imagenet:torchvision-v1")
+    with pytest.raises(MissingWeightsError, match="vgg16_bn-6c64b313.pth"):
+        zoo.build_model("vgg16_bn", input_shape=(64, 64, 3), weights="imagenet")
+
+
+def test_bad_files_give_one_line_errors_naming_the_file(tmp_path):
+    import zoo
+    from zoo.weights import WeightsError
+
+    state, _ = reference("resnet18", True)
+    good = _published(tmp_path / "model.safetensors", state, "safetensors")
+    truncated = tmp_path / "truncated.safetensors"
+    truncated.write_bytes(good.read_bytes()[:5000])
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"not a safetensors file" * 10)
+    vgg_state, _ = reference("vgg11", False)
+    foreign = _published(tmp_path / "vgg.safetensors", vgg_state, "safetensors")
+    deeper = _published(tmp_path / "r34.safetensors", reference("resnet34", True)[0], "safetensors")
+    cases = [
+        ("resnet18", truncated, "corrupted or truncated"),
+        ("resnet18", junk, "corrupted or truncated"),
+        ("resnet18", foreign, "another architecture"),
+        ("resnet18", deeper, "another architecture"),
+        ("resnet34", good, "another architecture"),
+        ("resnet18", tmp_path / "absent.safetensors", "not found"),
+        ("lenet5", good, "no torchvision weights"),
+    ]
+    for arch, path, said in cases:
+        with pytest.raises(WeightsError, match=said) as info:
+            zoo.build_model(arch, weights=str(path), **({} if arch == "lenet5" else {"input_shape": (64, 64, 3)}))
+        message = str(info.value)
+        assert str(path) in message and "\n" not in message, message
+
+
+def test_pth_without_torch_says_how_to_do_without(tmp_path, monkeypatch):
+    import sys
+
+    from zoo.bridge.torch_files import WeightFileError, read_state_dict
+
+    path = tmp_path / "resnet18-f37072fd.pth"
+    path.write_bytes(b"PK\x03\x04")
+    monkeypatch.setitem(sys.modules, "torch", None)  # as on a machine without torch
+    with pytest.raises(WeightFileError, match="needs torch") as info:
+        read_state_dict(path)
+    message = str(info.value)
+    assert str(path) in message and "safetensors" in message and "keras-zoo[bench]" in message
+
+
+@pytest.mark.skipif(not HAVE_TORCH, reason="writing a .pth file needs torch")
+def test_truncated_pth_is_named(tmp_path):
+    from zoo.bridge.torch_files import WeightFileError, read_state_dict
+
+    state, _ = reference("resnet18", True)
+    good = _published(tmp_path / "good.pth", state, "pth")
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(good.read_bytes()[:100_000])
+    with pytest.raises(WeightFileError, match="corrupted or truncated") as info:
+        read_state_dict(bad)
+    assert str(bad) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_timm_vgg_layout_and_input_channels(tmp_path):
+    """timm's VGG keys (fc1 as a 7x7 conv) load like torchvision's; 1 and 4 input channels
+    get the first conv adapted as timm's adapt_input_conv (a gray image g gives what (g, g, g)
+    gave); a narrow classifier (fc_units=8) keeps the classifier cheap."""
+    import zoo
+
+    rng = np.random.default_rng(0)
+    state = dict(reference("vgg11", False)[0])
+    for key, shape in (("classifier.0", (8, 512 * 49)), ("classifier.3", (8, 8)), ("classifier.6", (1000, 8))):
+        state[f"{key}.weight"] = rng.normal(0, 0.05, shape).astype(np.float32)
+        state[f"{key}.bias"] = rng.normal(0, 0.1, shape[:1]).astype(np.float32)
+    timm = {k.replace("classifier.0", "pre_logits.fc1").replace("classifier.3", "pre_logits.fc2")
+            .replace("classifier.6", "head.fc"): v for k, v in state.items()}  # fmt: skip
+    timm["pre_logits.fc1.weight"] = timm["pre_logits.fc1.weight"].reshape(8, 512, 7, 7)
+    timm["pre_logits.fc2.weight"] = timm["pre_logits.fc2.weight"].reshape(8, 8, 1, 1)
+    path = _published(tmp_path / "model.safetensors", timm, "safetensors")
+    x = rng.normal(0, 1, (2, 64, 64, 1)).astype(np.float32)
+    kw = {"fc_units": 8, "classifier_activation": None}
+    rgb = _zoo_model("vgg11", 64, True, state, **kw)
+    gray = zoo.build_model("vgg11", input_shape=(64, 64, 1), weights=str(path), **kw)
+    _close(gray(x), rgb(np.repeat(x, 3, axis=-1)), "gray vs rgb")
+    four = zoo.build_model("vgg11", input_shape=(64, 64, 4), weights=str(path), **kw)
+    kernel = np.asarray(four.get_layer("block1_conv1").kernel)
+    first = np.asarray(rgb.get_layer("block1_conv1").kernel)
+    np.testing.assert_allclose(kernel, np.concatenate([first, first[:, :, :1]], 2) * 0.75)
+
+
+def test_finetune_resnet18_with_imagenet_weights_on_gray_and_rgb_folders(tmp_path, keras_home, monkeypatch):
+    """``zoo finetune resnet18 DATA --weights imagenet``, the file in Keras' cache."""
+    from PIL import Image
+
+    from cli.transfer_cmds import finetune_cmd
+
+    state, _ = reference("resnet18", True)
+    layout = "pth" if HAVE_TORCH else "safetensors"
+    src = _published(tmp_path / f"w.{layout}", state, layout)
+    fname = _register(monkeypatch, "resnet18", src)
+    os.replace(src, keras_home / "models" / fname)
+    gray = write_digit_folder(tmp_path / "gray", {"one": 1, "seven": 7}, per_class=6)
+    rgb = tmp_path / "rgb"
+    rng = np.random.default_rng(0)
+    for name in ("red", "blue"):
+        (rgb / name).mkdir(parents=True)
+        for n in range(6):
+            pixels = rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)
+            pixels[..., 0 if name == "red" else 2] = 255
+            Image.fromarray(pixels).save(rgb / name / f"{n}.png")
+    for folder in (gray, rgb):
+        run = tmp_path / f"run_{folder.name}"
+        args = [
+            "resnet18", str(folder), "--weights", "imagenet", "--freeze-epochs", "1",
+            "--epochs", "1", "--batch-size", "4", "--run-dir", str(run), "--quiet",
+        ]  # fmt: skip
+        result = CliRunner().invoke(finetune_cmd, args)
+        assert result.exit_code == 0, result.output
+        recorded = (run / "phase1" / "run.json").read_text() if (run / "phase1").is_dir() else ""
+        assert "torch" in recorded or "torch" in _run_texts(run), "preprocessing not recorded"
+
+
+def _run_texts(run) -> str:
+    return "".join(p.read_text(errors="ignore") for p in run.rglob("*.json"))
