@@ -111,10 +111,14 @@ CASES = {
 
 
 def torch_model(case: Case):
-    """The torchvision model of ``case`` (random init), in eval mode."""
+    """The torchvision model of ``case`` on the meta device (no memory, no initialization),
+    in eval mode; ``load_state_dict(..., assign=True)`` gives it real tensors."""
+    import torch
     import torchvision
 
-    return getattr(torchvision.models, case.builder)(weights=None, **dict(case.kwargs)).eval()
+    with torch.device("meta"):
+        model = getattr(torchvision.models, case.builder)(weights=None, **dict(case.kwargs))
+    return model.eval()
 
 
 def state_shapes(case: Case) -> list:
@@ -129,7 +133,7 @@ def inputs_of(case: Case) -> dict:
     return {f"x{s}": rng.normal(0, 1, (BATCH, s, s, 3)).astype(np.float32) for s in sizes}
 
 
-def _outputs_at(case: Case, model, x, size: int) -> dict:
+def _outputs_at(case: Case, model, x, size: int, top: bool = True) -> dict:
     import torch
 
     out = {}
@@ -140,20 +144,25 @@ def _outputs_at(case: Case, model, x, size: int) -> dict:
             xt = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
             if size in case.sizes:
                 out[f"features_{mode}_{size}"] = FEATURES[case.features](net, xt).numpy()
-            if size in case.top_sizes and (mode == "eval" or case.top_train):
+            if top and size in case.top_sizes and (mode == "eval" or case.top_train):
                 out[f"top_{mode}_{size}"] = net(xt).numpy()
     return out
 
 
 def reference_outputs(case: Case, state: dict, inputs: dict) -> dict:
-    """torchvision's outputs for ``inputs`` with ``state`` loaded (keys as in the module doc)."""
+    """torchvision's outputs for ``inputs`` with ``state`` loaded (keys as in the module doc).
+
+    A ``state`` without the classifier's keys (cheaper for VGG) gives the feature outputs only.
+    """
     import torch
 
     model = torch_model(case)
-    model.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in state.items()})
+    full = set(state) == set(model.state_dict())
+    tensors = {k: torch.from_numpy(np.asarray(v)) for k, v in state.items()}
+    model.load_state_dict(tensors, strict=full, assign=True)
     out = {}
     for name, x in inputs.items():
-        out.update(_outputs_at(case, model, x, int(name[1:])))
+        out.update(_outputs_at(case, model, x, int(name[1:]), top=full))
     return out
 
 

@@ -23,6 +23,7 @@ import functools
 import hashlib
 import importlib.util
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -33,7 +34,7 @@ from torch_reference import FIXTURES, load_fixture, seeded_state_dict
 _spec = importlib.util.spec_from_file_location(
     "make_torch_fixtures", REPO / "benchmarks" / "make_torch_fixtures.py"
 )
-MAKE = importlib.util.module_from_spec(_spec)
+MAKE = sys.modules.setdefault("make_torch_fixtures", importlib.util.module_from_spec(_spec))
 _spec.loader.exec_module(MAKE)
 
 try:
@@ -77,9 +78,9 @@ def _zoo_model(arch: str, size: int, include_top: bool, state: dict, **kwargs):
     import zoo
     from zoo.bridge.torchvision import mapper_of, torch_source
 
-    pooling = "avg" if arch.startswith("resnet") else None
-    model = zoo.build_model(arch, input_shape=(size, size, 3), include_top=include_top,
-                            classifier_activation=None, pooling=pooling, **kwargs)  # fmt: skip
+    kwargs.setdefault("pooling", "avg" if arch.startswith("resnet") else None)
+    kwargs.setdefault("classifier_activation", None)
+    model = zoo.build_model(arch, input_shape=(size, size, 3), include_top=include_top, **kwargs)
     mapper_of(torch_source(arch))(model, state)
     return model
 
@@ -95,11 +96,13 @@ def _close(got, want, what):
 
 def _params():
     out = []
-    for arch, case in MAKE.CASES.items():
+    for arch in MAKE.CASES:
         for top in (True, False):
             slow = top and arch.startswith("vgg") and arch != "vgg11_bn"
             marks = [pytest.mark.slow] if slow else []
-            out.append(pytest.param(arch, top, marks=marks, id=f"{arch}-{'top' if top else 'notop'}"))
+            out.append(
+                pytest.param(arch, top, marks=marks, id=f"{arch}-{'top' if top else 'notop'}")
+            )
     return out
 
 
@@ -173,12 +176,14 @@ def _register(monkeypatch, arch: str, path) -> str:
     """Registers ``path`` (renamed ``<arch>-<sha256[:8]>.<ext>``) as ``arch``'s default source."""
     from zoo.bridge import torchvision as tv
 
-    digest = hashlib.sha256(open(path, "rb").read()).hexdigest()[:8]
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:8]
     fname = f"{arch}-{digest}{os.path.splitext(path)[1]}"
     old = tv.torch_source(arch)
     mine = dataclasses.replace(old, fname=fname, url=f"https://example.invalid/{fname}",
                                sha256_prefix=digest)  # fmt: skip
-    monkeypatch.setattr(tv, "TORCH_SOURCES", tuple(mine if s == old else s for s in tv.TORCH_SOURCES))
+    monkeypatch.setattr(
+        tv, "TORCH_SOURCES", tuple(mine if s == old else s for s in tv.TORCH_SOURCES)
+    )
     return fname
 
 
@@ -255,14 +260,16 @@ def test_bad_files_give_one_line_errors_naming_the_file(tmp_path):
     ]
     for arch, path, said in cases:
         with pytest.raises(WeightsError, match=said) as info:
-            zoo.build_model(arch, weights=str(path), **({} if arch == "lenet5" else {"input_shape": (64, 64, 3)}))
+            zoo.build_model(
+                arch,
+                weights=str(path),
+                **({} if arch == "lenet5" else {"input_shape": (64, 64, 3)}),
+            )
         message = str(info.value)
         assert str(path) in message and "\n" not in message, message
 
 
 def test_pth_without_torch_says_how_to_do_without(tmp_path, monkeypatch):
-    import sys
-
     from zoo.bridge.torch_files import WeightFileError, read_state_dict
 
     path = tmp_path / "resnet18-f37072fd.pth"
@@ -295,7 +302,11 @@ def test_timm_vgg_layout_and_input_channels(tmp_path):
 
     rng = np.random.default_rng(0)
     state = dict(reference("vgg11", False)[0])
-    for key, shape in (("classifier.0", (8, 512 * 49)), ("classifier.3", (8, 8)), ("classifier.6", (1000, 8))):
+    for key, shape in (
+        ("classifier.0", (8, 512 * 49)),
+        ("classifier.3", (8, 8)),
+        ("classifier.6", (1000, 8)),
+    ):
         state[f"{key}.weight"] = rng.normal(0, 0.05, shape).astype(np.float32)
         state[f"{key}.bias"] = rng.normal(0, 0.1, shape[:1]).astype(np.float32)
     timm = {k.replace("classifier.0", "pre_logits.fc1").replace("classifier.3", "pre_logits.fc2")
@@ -304,8 +315,9 @@ def test_timm_vgg_layout_and_input_channels(tmp_path):
     timm["pre_logits.fc2.weight"] = timm["pre_logits.fc2.weight"].reshape(8, 8, 1, 1)
     path = _published(tmp_path / "model.safetensors", timm, "safetensors")
     x = rng.normal(0, 1, (2, 64, 64, 1)).astype(np.float32)
-    kw = {"fc_units": 8, "classifier_activation": None}
+    kw = {"fc_units": 8}
     rgb = _zoo_model("vgg11", 64, True, state, **kw)
+    kw["classifier_activation"] = None
     gray = zoo.build_model("vgg11", input_shape=(64, 64, 1), weights=str(path), **kw)
     _close(gray(x), rgb(np.repeat(x, 3, axis=-1)), "gray vs rgb")
     four = zoo.build_model("vgg11", input_shape=(64, 64, 4), weights=str(path), **kw)
@@ -314,7 +326,9 @@ def test_timm_vgg_layout_and_input_channels(tmp_path):
     np.testing.assert_allclose(kernel, np.concatenate([first, first[:, :, :1]], 2) * 0.75)
 
 
-def test_finetune_resnet18_with_imagenet_weights_on_gray_and_rgb_folders(tmp_path, keras_home, monkeypatch):
+def test_finetune_resnet18_with_imagenet_weights_on_gray_and_rgb_folders(
+    tmp_path, keras_home, monkeypatch
+):
     """``zoo finetune resnet18 DATA --weights imagenet``, the file in Keras' cache."""
     from PIL import Image
 

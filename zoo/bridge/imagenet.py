@@ -84,14 +84,13 @@ def choose_source(arch: str, options: dict, requested: str | None = None):
     """
     candidates = sources_of(arch, requested)
     if not candidates:
-        what = f"imagenet:{requested}" if requested else "ImageNet"
         have = ", ".join(f"imagenet:{n}" for n in SOURCE_NAMES if sources_of(arch, n))
+        what = f"imagenet:{requested} weights" if requested else "ImageNet weights"
         raise WeightsError(
-            f"There are no {what} weights for the zoo's {arch!r}"
-            + (f" (there are {have})." if have else "; there are no ImageNet weights for it.")
-            + " For other architectures use a keras.applications backbone (e.g. 'ResNet50') "
-            "or a zoo checkpoint (`zoo.list_pretrained()`)."
-        )
+            f"There are no {what} for the zoo's {arch!r}"
+            + (f" (it has {have})." if have else ". For ImageNet weights use a keras.applications "
+               "backbone (e.g. 'ResNet50'), or a zoo checkpoint (`zoo.list_pretrained()`).")
+        )  # fmt: skip
     for source in candidates:
         if _fits(source, options):
             return source
