@@ -59,7 +59,7 @@ def _shapes(arch: str) -> list:
                 for k, s in zip(z["keys"], z["shapes"], strict=True)]  # fmt: skip
 
 
-@functools.cache
+@functools.lru_cache(maxsize=3)  # a VGG top state is 550 MB
 def reference(arch: str, with_top: bool):
     """``(state, outputs)``; without the top, VGG's classifier is neither generated nor used."""
     case = MAKE.CASES[arch]
@@ -87,13 +87,20 @@ def _zoo_model(arch: str, size: int, include_top: bool, state: dict, **kwargs):
     return model
 
 
-def _close(got, want, what):
+#: Training mode of the deepest nets: with seeded random weights, float32 rounding grows
+#: through 100+ BatchNorms normalizing by batch statistics of 2x2 maps (ResNet-101 at 64x64:
+#: 1.4e-6 of the output scale in inference, 3.8e-4 in training mode, 3.0e-4 with a batch
+#: of 16; tests/test_bridge.py leaves these out against keras.applications for the same reason).
+TRAIN_TOLERANCE = {"resnet101": 1e-3, "resnet152": 1e-3}
+
+
+def _close(got, want, what, tolerance=1e-4):
     got, want = np.asarray(got), np.asarray(want)
     assert got.shape == want.shape, (what, got.shape, want.shape)
     scale = float(np.abs(want).max())
     assert scale > 0, what
     err = float(np.abs(got - want).max()) / scale
-    assert err <= 1e-4, (what, err)
+    assert err <= tolerance, (what, err)
 
 
 #: Set to run every VGG top (each generates a 123 M-value classifier: seconds apiece).
@@ -128,7 +135,8 @@ def test_zoo_model_with_torchvision_weights_matches_torchvision(arch, top):
         for mode in ("eval", "train"):
             key = f"{kind}_{mode}_{size}"
             if key in outputs:
-                _close(model(x, training=mode == "train"), outputs[key], key)
+                tolerance = TRAIN_TOLERANCE.get(arch, 1e-4) if mode == "train" else 1e-4
+                _close(model(x, training=mode == "train"), outputs[key], key, tolerance)
                 checked += 1
     assert checked >= len(sizes) * (2 if case.train and (not top or case.top_train) else 1)
 
