@@ -112,16 +112,17 @@ FULL = os.environ.get("ZOO_FULL_PARITY") == "1"
 VGG_TOP = "vgg11_bn"
 
 
-def _check(model, x, outputs, arch: str, key: str) -> int:
-    """Compares ``model`` with ``outputs[key_<mode>_...]`` in both modes; the count checked."""
-    kind, size = key.split("_")
+def _check(nets, x, outputs, arch: str, size: int) -> int:
+    """Compares each ``(model, kind)`` of ``nets`` with ``outputs["<kind>_<mode>_<size>"]``,
+    all in inference first (a training-mode call moves the statistics); the count checked."""
     checked = 0
-    for mode in ("eval", "train"):  # eval first: a training-mode call moves the statistics
-        name = f"{kind}_{mode}_{size}"
-        if name in outputs:
-            tolerance = TRAIN_TOLERANCE.get(arch, 1e-4) if mode == "train" else 1e-4
-            _close(model(x, training=mode == "train"), outputs[name], name, tolerance)
-            checked += 1
+    for mode in ("eval", "train"):
+        for model, kind in nets:
+            name = f"{kind}_{mode}_{size}"
+            if name in outputs:
+                tolerance = TRAIN_TOLERANCE.get(arch, 1e-4) if mode == "train" else 1e-4
+                _close(model(x, training=mode == "train"), outputs[name], name, tolerance)
+                checked += 1
     return checked
 
 
@@ -134,9 +135,8 @@ def _resnet_parity(arch, case, inputs) -> int:
     for size in case.top_sizes:
         model = _zoo_model(arch, size, True, state)
         features = keras.Model(model.input, model.get_layer("avg_pool").output)
-        x = inputs[f"x{size}"]
-        checked += _check(model, x, outputs, arch, f"top_{size}")
-        checked += _check(features, x, outputs, arch, f"features_{size}")
+        nets = ((model, "top"), (features, "features"))
+        checked += _check(nets, inputs[f"x{size}"], outputs, arch, size)
     return checked
 
 
@@ -146,12 +146,12 @@ def _vgg_parity(arch, case, inputs) -> int:
     checked = 0
     for size in case.sizes:
         model = _zoo_model(arch, size, False, state)
-        checked += _check(model, inputs[f"x{size}"], outputs, arch, f"features_{size}")
+        checked += _check(((model, "features"),), inputs[f"x{size}"], outputs, arch, size)
     if arch == VGG_TOP or FULL:
         state, outputs = reference(arch, True)
         for size in case.top_sizes:
             model = _zoo_model(arch, size, True, state)
-            checked += _check(model, inputs[f"x{size}"], outputs, arch, f"top_{size}")
+            checked += _check(((model, "top"),), inputs[f"x{size}"], outputs, arch, size)
     return checked
 
 
