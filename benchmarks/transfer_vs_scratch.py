@@ -131,7 +131,8 @@ def main(argv=None) -> dict:
         # a small task: batches of 16 so that an epoch is more than a handful of steps
         cfg = TrainConfig(epochs=phase2, seed=seed, learning_rate=3e-3, batch_size=16)
         ft = zoo.transfer.fine_tune(backbone, target, root=root, freeze_epochs=args.freeze_epochs,
-                                    unfreeze="all", fine_tune_lr=1e-3, config=cfg, verbose=0)  # fmt: skip
+                                    unfreeze="all", fine_tune_lr=1e-3, config=cfg, verbose=0,
+                                    head_init=None, patience=None, keep_best=False)  # the recipe recorded in TRANSFER.md (before issue 15's defaults)  # fmt: skip
         sc = train("lenet5", target, TrainConfig(epochs=args.epochs, seed=seed, learning_rate=1e-3,
                                                  batch_size=16), verbose=0)  # fmt: skip
         results["transfer"].append(ft.metrics["test_accuracy"])

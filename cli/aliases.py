@@ -54,7 +54,16 @@ def deprecation(old: str, new: str) -> None:
 
 
 class ZooCommand(click.Command):
-    """A click command that applies its `AliasOption` values to their targets."""
+    """A click command that applies its `AliasOption` values to their targets, and
+    answers Ctrl-C with exit code 130 and the command that resumes (`cli.feedback.interrupted`)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:  # Ctrl-C: exit 130, and how to resume (not "Aborted!")
+            from cli.feedback import interrupted
+
+            raise interrupted(ctx) from None
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         rest = super().parse_args(ctx, args)

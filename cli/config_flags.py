@@ -97,6 +97,8 @@ def _option(field: dataclasses.Field, kind: type):
     if name == "augment":
         return click.option(flag, multiple=True, metavar="NAME[:STRENGTH]",
                             help=f"Augmentation, repeatable: {', '.join(AUGMENTATIONS)}.")  # fmt: skip
+    if name == "milestones":
+        return click.option(flag, name, default=None, metavar="EPOCH,EPOCH...", help=help_text)
     if name == "jit_compile":
         return params.jit_compile_option(help=help_text, default=None)
     if name == "mixed_precision":

@@ -94,7 +94,8 @@ def evaluate_cmd(model_or_run, data, split, cm_path, no_plot, tta, json_path, ba
 
     with user_errors():
         trained = load_trained(model_or_run)
-        report = evaluate(trained, data, split, batch_size=batch_size, tta=tta)
+        report = evaluate(trained, data, split, batch_size=batch_size, tta=tta,
+                          progress=json_path != "-")  # fmt: skip
         print_evaluated_skipped(report, data)
         split = report["split"]
         if not no_plot:
@@ -209,7 +210,8 @@ def lr_find_cmd(
             import zoo
 
             model = zoo.load_model(name)
-        result = lr_find(model, data, config, min_lr=min_lr, max_lr=max_lr, steps=steps)
+        result = lr_find(model, data, config, min_lr=min_lr, max_lr=max_lr, steps=steps,
+                         progress=True)  # fmt: skip
         label = os.path.splitext(os.path.basename(name))[0] if model is not name else name
         path = plot_path or f"lr_find_{label}.png"
         result.plot(path)

@@ -17,6 +17,10 @@ NVIDIA device, the expected ``failed call to cuInit`` error are written while
 the backend loads, so `announce` loads it with stderr captured and replays
 every line that is not one of those (`is_noise`). A user's own
 ``TF_CPP_MIN_LOG_LEVEL`` (``0`` to see everything) turns all of this off.
+
+`interrupted` is what Ctrl-C ends a command with (`cli.aliases.ZooCommand`): exit code
+130 and, for ``train``, ``finetune`` and ``tune`` with a folder to continue, the exact
+command that resumes it (`resume_command`: the flags given, ``--resume FOLDER``).
 """
 
 from __future__ import annotations
@@ -30,7 +34,14 @@ import tempfile
 
 import click
 
-__all__ = ["announce", "backend_label", "is_noise", "quiet_backend_logs"]
+__all__ = [
+    "announce",
+    "backend_label",
+    "interrupted",
+    "is_noise",
+    "quiet_backend_logs",
+    "resume_command",
+]
 
 #: The level the zoo sets when the user set none: C++ INFO and WARNING hidden, ERROR kept.
 ZOO_LOG_LEVEL = "2"
@@ -149,3 +160,82 @@ def announce(what: str, *, quiet: bool = False, backend: bool = True) -> None:
         click.echo(f"{name}: {what}{tail}", err=True)
     if backend:
         load_backend()
+
+
+#: Commands whose folder a Ctrl-C leaves resumable: the parameter naming the folder.
+RESUMABLE = {"train": "run_dir", "finetune": "run_dir", "tune": "directory"}
+#: Parameters a resume command replaces with ``--resume FOLDER``.
+_NOT_REPEATED = {"resume", "run_dir", "directory", "overwrite_run"}
+
+
+def interrupted(ctx: click.Context) -> click.ClickException:
+    """Ctrl-C: exit code 130 and, where the command keeps a resumable folder, the exact
+    command that continues it (the flags given, with ``--resume FOLDER``)."""
+    name = ctx.command.name
+    folder = _folder(ctx)
+    if folder and _holds_state(name, folder):
+        message = (
+            f"interrupted; {folder} keeps every completed step. Continue with: "
+            f"{resume_command(ctx, folder)}"
+        )
+    elif name in RESUMABLE and not folder:
+        message = f"interrupted; nothing was kept (give --run-dir to make a {name} resumable)."
+    elif name in RESUMABLE:
+        message = "interrupted before anything was written."
+    else:
+        message = "interrupted."
+    error = click.ClickException(message)
+    error.exit_code = 130
+    return error
+
+
+def _folder(ctx: click.Context) -> str | None:
+    from cli.params import RESUME_IN_RUN_DIR
+
+    if ctx.command.name not in RESUMABLE:
+        return None
+    resume = ctx.params.get("resume")
+    folder = resume if resume and resume != RESUME_IN_RUN_DIR else None
+    folder = folder or ctx.params.get(RESUMABLE[ctx.command.name])
+    if not folder and ctx.command.name == "tune":
+        folder = f"tune-{ctx.params.get('name')}"  # the default search folder
+    return folder
+
+
+def _holds_state(command: str, folder: str) -> bool:
+    """Whether ``folder`` holds something a ``--resume`` continues."""
+    import glob
+
+    if command == "tune":
+        return os.path.isfile(os.path.join(folder, "search.json"))
+    if command == "finetune":
+        return bool(glob.glob(os.path.join(glob.escape(folder), "*", "run.json")))
+    return os.path.isfile(os.path.join(folder, "run.json"))
+
+
+def resume_command(ctx: click.Context, folder: str) -> str:
+    """The command line that resumes ``folder``: this command's given parameters,
+    ``--resume FOLDER`` in place of the folder options (shell-quoted)."""
+    import shlex
+
+    from click.core import ParameterSource
+
+    words = ["zoo", ctx.command.name]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        given = ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE
+        if param.name in _NOT_REPEATED or not given or value is None:
+            continue
+        if isinstance(param, click.Argument):
+            words += [str(v) for v in (value if isinstance(value, tuple) else (value,))]
+        elif getattr(param, "count", False):
+            words += [param.opts[0]] * int(value)
+        elif getattr(param, "is_flag", False) and getattr(param, "is_bool_flag", False):
+            flags = param.opts if value else param.secondary_opts
+            words += flags[:1]
+        elif param.multiple:
+            for item in value:
+                words += [param.opts[0], str(item)]
+        else:
+            words += [param.opts[0], str(value)]
+    return " ".join(shlex.quote(w) for w in [*words, "--resume", folder])

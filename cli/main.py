@@ -16,10 +16,12 @@ from cli.bench_cmds import bench_cmd
 from cli.convert_cmds import convert_cmd
 from cli.eval_cmds import evaluate_cmd, lr_find_cmd, plot_cmd, predict_cmd
 from cli.feedback import quiet_backend_logs
+from cli.landscape_cmds import landscape_cmd
 from cli.registry_cmds import build_cmd, info_cmd, models_cmd
 from cli.train_cmds import train_cmd
 from cli.transfer_cmds import embed_cmd, export_cmd, finetune_cmd
 from cli.tune_cmds import tune_cmd, tune_report_cmd
+from cli.viz_cmds import explain_cmd, viz_group
 
 COMMANDS = (
     models_cmd,
@@ -29,6 +31,7 @@ COMMANDS = (
     evaluate_cmd,
     predict_cmd,
     lr_find_cmd,
+    landscape_cmd,
     plot_cmd,
     finetune_cmd,
     embed_cmd,
@@ -37,6 +40,8 @@ COMMANDS = (
     tune_cmd,
     tune_report_cmd,
     bench_cmd,
+    explain_cmd,
+    viz_group,
 )
 
 

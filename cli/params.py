@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 from collections.abc import Callable
 
 import click
@@ -215,15 +216,22 @@ def optimizer_option(help: str = "Optimizer (TrainConfig.optimizer).", **attrs) 
 SEED_HELP = "Random seed of splits, shuffles and initialization (TrainConfig.seed)."
 
 
-#: A seed NumPy and every backend accept: refused at parse time otherwise.
-SEED = click.IntRange(0, 2**32 - 1)
+class SeedType(click.IntRange):
+    """An int in range, or ``random``: a fresh seed drawn now (and so recorded)."""
+
+    def convert(self, value, param, ctx):
+        random = isinstance(value, str) and value.strip().lower() == "random"
+        return secrets.randbelow(2**32) if random else super().convert(value, param, ctx)
+
+
+#: A seed NumPy and every backend accept, or ``random``: refused at parse time otherwise.
+SEED = SeedType(0, 2**32 - 1)
 
 
 def seed_option(help: str = SEED_HELP, **attrs) -> Decorator:
-    """``--seed``: an integer in [0, 2**32 - 1]."""
-    if attrs.get("type") in (None, int):
-        attrs["type"] = SEED
-    return click.option("--seed", help=help, **attrs)
+    """``--seed``: an integer in [0, 2**32 - 1], or ``random`` (a fresh seed, recorded)."""
+    attrs["type"] = SEED if attrs.get("type") in (None, int) else attrs["type"]
+    return click.option("--seed", help=f"{help} 'random': a fresh seed, recorded.", **attrs)
 
 
 def quiet_option() -> Decorator:

@@ -131,8 +131,31 @@ def info_cmd(name, input_shape, num_classes, model_arg, summary):
     click.echo(f"  parameters:      {info['params']:,} ({info['trainable_params']:,} trainable)")
     click.echo(f"  FLOPs (MACs):    {human(info['flops'])} per image")
     click.echo(f"  layers:          {info['layers']}")
+    _print_recipes(info["name"])
     if summary:
         model.summary(print_fn=lambda line, **_: click.echo(line))
+
+
+def _print_recipes(name: str) -> None:
+    """The architecture's training recipes (`zoo.recipes`), its default first."""
+    from zoo.registry import get_spec
+
+    spec = get_spec(name)
+    recipes = spec.recipes
+    if not recipes:
+        click.echo("  recipes:         none (zoo train uses the TrainConfig defaults)")
+        return
+    default = spec.default_recipe
+    click.echo(
+        f"  recipes:         {len(recipes)} (zoo train {name} --recipe NAME; flags override)"
+    )
+    for key in sorted(recipes, key=lambda k: k != default):
+        recipe = recipes[key]
+        label = f"{key} (default)" if key == default else key
+        click.echo(f"    {label}: {recipe.summary()}")
+        click.echo(f"      source: {recipe.citation}")
+        if recipe.notes:
+            click.echo(f"      notes:  {recipe.notes}")
 
 
 @click.command("build", cls=ZooCommand)

@@ -102,6 +102,51 @@ def train_config(config_path, given: dict, resuming: bool, run_dir=None):
     return collect_config(config_path, given, base=base)
 
 
+def train_settings(name, recipe_name, config_path, given: dict):
+    """``(config, recipe)`` of a new run: the config argument of ``zoo.train``, the recipe.
+
+    A new run of an architecture that has recipes starts from ``--recipe``
+    (default: the architecture's default recipe), and ``--config FILE``'s keys
+    and the flags given override its fields; then ``config`` is those
+    overrides (a dict) and ``recipe`` the `zoo.recipes.Recipe`. ``--config``
+    without ``--recipe`` and a model without recipes use none (``recipe``
+    None, ``config`` the `TrainConfig` of `train_config`).
+
+    Raises:
+        ValueError: an unknown recipe (listing the architecture's) or invalid values.
+    """
+    from zoo.recipes import get_recipe, overrides_of, recipes_for
+
+    if recipe_name is None and (config_path or not recipes_for(name)):
+        return train_config(config_path, given, False), None
+    recipe = get_recipe(name, recipe_name)
+    keys = {*overrides_of(config_path or {}), *(k for k, v in given.items() if v not in (None, ()))}
+    values = collect_config(config_path, given).to_dict()
+    overrides = {k: values[k] for k in sorted(keys)}
+    recipe.config(**overrides)  # invalid combinations fail here, before anything loads
+    return overrides, recipe
+
+
+def _settings(name, recipe_name, config_path, given: dict, resuming: bool):
+    """`train_settings` of a new run; ``(None, None)`` resuming (the run's own, read later)."""
+    if not resuming:
+        return train_settings(name, recipe_name, config_path, given)
+    if recipe_name:
+        raise click.BadParameter(
+            "a resumed run keeps the recipe it started from (run.json); drop --recipe.",
+            param_hint="--recipe",
+        )
+    return None, None
+
+
+def _print_recipe(recipe, overrides: dict) -> None:
+    click.echo(f"Recipe:    {recipe.name}: {recipe.summary()}")
+    click.echo(f"           ({recipe.citation})")
+    if overrides:
+        changed = ", ".join(f"{k}={v}" for k, v in overrides.items())
+        click.echo(f"           overridden: {changed}")
+
+
 @click.command("train", cls=ZooCommand, context_settings={"show_default": False})
 @click.argument("name", required=False)
 @params.data_option(help=DATA_HELP + " [default: mnist-sample]")
@@ -117,14 +162,26 @@ def train_config(config_path, given: dict, resuming: bool, run_dir=None):
 @params.saved_models_option()
 @alias_option("--overwrite", of="overwrite_saved", use_instead="--overwrite-saved", is_flag=True)
 @params.quiet_option()
+@click.option(
+    "--recipe", "recipe_name", metavar="NAME",
+    help="Start from this training recipe of the architecture (see `zoo info NAME`: 'paper', "
+    "'fast', ...); training flags and --config override its fields. [default: the "
+    "architecture's default recipe; none with --config]",
+)  # fmt: skip
 @config_options
 def train_cmd(name, data, config_path, run_dir, resume, force, overwrite_run, input_shape,
-              model_arg, save_as, overwrite_saved, quiet, **fields):  # fmt: skip
+              model_arg, save_as, overwrite_saved, quiet, recipe_name, **fields):  # fmt: skip
     """Train model NAME on DATA with the course's whole toolbox.
+
+    \b
+    With no training flag, NAME trains with its default recipe (`zoo info
+    NAME` lists them; --recipe picks another); flags override single fields.
 
     \b
     Examples:
       zoo train lenet5                                  # shipped MNIST sample
+      zoo train lenet5 --data mnist/                    # its 'fast' recipe: >= 99 % test
+      zoo train resnet20 --data cifar10/ --recipe paper --epochs 30
       zoo train lenet5 --data mnist/ --epochs 15 --schedule step --step-size 5
       zoo train resnet20 --data cifar10/ --optimizer nesterov --learning-rate 0.1 \\
           --schedule step --augment flip --augment crop --l2 1e-4
@@ -142,7 +199,7 @@ def train_cmd(name, data, config_path, run_dir, resume, force, overwrite_run, in
         run_dir = prepare_run_dir(name, run_dir, resuming, overwrite_run)
     given = given_values(click.get_current_context(), config_values(fields))
     with user_errors():  # resuming, the recorded config is read after the announcement
-        config = None if resuming else train_config(config_path, given, resuming, run_dir)
+        config, recipe = _settings(name, recipe_name, config_path, given, resuming)
     if data is not None:
         _check_data(data)
     kwargs = params.parse_model_args(model_arg) or None
@@ -151,7 +208,10 @@ def train_cmd(name, data, config_path, run_dir, resume, force, overwrite_run, in
     with user_errors():
         params.check_save_as(save_as, overwrite_saved)
     created = not resuming and not (run_dir and os.path.isdir(run_dir))
-    run_dir = prepare_run_dir(name, run_dir, resuming, overwrite_run)
+    from zoo.training import distribute
+
+    worker = distribute.is_worker(config.distribute if config else None)  # writes nothing
+    run_dir = run_dir if worker else prepare_run_dir(name, run_dir, resuming, overwrite_run)
     data = data if resuming else (data or "mnist-sample")
 
     announce(f"resuming {run_dir}" if resuming else f"{name} on {data}", quiet=quiet)
@@ -159,6 +219,8 @@ def train_cmd(name, data, config_path, run_dir, resume, force, overwrite_run, in
         config = train_config(config_path, given, resuming, run_dir) if resuming else config
     from zoo.training.fit import publish_result, train
 
+    if recipe is not None and not quiet:
+        _print_recipe(recipe, config)
     verbose = 0 if quiet else (1 if sys.stdout.isatty() else 2)
     command = "zoo " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     try:
@@ -166,15 +228,20 @@ def train_cmd(name, data, config_path, run_dir, resume, force, overwrite_run, in
             result = train(
                 name, data, config, run_dir=run_dir, resume=resuming, force=force,
                 overwrite=overwrite_run, model_kwargs=kwargs, verbose=verbose, command=command,
+                recipe=recipe,
             )  # fmt: skip
     except KeyboardInterrupt:
         raise _interrupted(run_dir, created) from None
+    except distribute.DistributedError as err:  # exit now: JAX's shutdown would wait for the lost
+        click.echo(f"Error: {err}", err=True)
+        sys.stderr.flush(), sys.stdout.flush()
+        os._exit(1)
     except BaseException:
         _remove_if_empty(run_dir, created)
         raise
     _print_summary(result, doctor_printed=not quiet)
     print_run_skipped(result.run_dir)
-    if save_as:
+    if save_as and distribute.cluster().coordinator:
         if result.status == "diverged":
             raise click.ClickException("training diverged; nothing was published.")
         with user_errors():

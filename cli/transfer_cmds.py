@@ -21,6 +21,13 @@ def _unfreeze(value: str):
     return int(value) if value.isdigit() else value
 
 
+def _factor(ctx, param, value):
+    """``--discriminative``: 0 (one rate) or a factor > 1."""
+    if value is not None and 0 < value <= 1:
+        raise click.BadParameter("0 (one rate for all) or a factor > 1.", ctx, param)
+    return value
+
+
 def _weights(value: str):
     return None if value.lower() == "none" else value
 
@@ -39,7 +46,8 @@ def _refuse_existing_run(run_dir, resuming: bool, overwrite_run: bool) -> None:
 def finetune_arguments(*, weights, freeze_epochs, epochs, unfreeze, learning_rate, fine_tune_lr,
                        batch_size, config_path, run_dir, resume, force, overwrite_run, save_as,
                        overwrite_saved, linear_probe, alpha, quiet, discriminative=None, bn="frozen",
-                       test_split=0.1) -> dict:  # fmt: skip
+                       test_split=0.1, head_lr=None, unfreeze_schedule="once", head_init="probe",
+                       patience=3, keep_best=True, class_weight=None, channels=None) -> dict:  # fmt: skip
     """``zoo.transfer.fine_tune``'s keyword arguments from the command's options.
 
     ``fine_tune`` has one ``overwrite`` for the run directory and the
@@ -57,7 +65,9 @@ def finetune_arguments(*, weights, freeze_epochs, epochs, unfreeze, learning_rat
     _refuse_existing_run(run_dir, resuming, overwrite_run)
     params.check_save_as(save_as, overwrite_saved)
     given = {"epochs": epochs, "learning_rate": learning_rate, "batch_size": batch_size}
+    policy = {} if discriminative is None else {"discriminative": discriminative or False}
     return {
+        **policy,
         "weights": _weights(weights),
         "freeze_epochs": freeze_epochs,
         "unfreeze": _unfreeze(unfreeze),
@@ -69,9 +79,15 @@ def finetune_arguments(*, weights, freeze_epochs, epochs, unfreeze, learning_rat
         "save_as": save_as,
         "overwrite": overwrite_run or overwrite_saved,
         "linear_probe": linear_probe,
-        "discriminative": discriminative or False,
         "bn": bn,
         "test_split": test_split,
+        "head_lr": head_lr,
+        "schedule": unfreeze_schedule,
+        "head_init": None if head_init == "random" else head_init,
+        "patience": patience or None,
+        "keep_best": keep_best,
+        "class_weight": class_weight,
+        "channels": None if channels is None else int(channels),
         "model_kwargs": {"alpha": alpha} if alpha is not None else None,
         "verbose": 0 if quiet else 2,
     }
@@ -84,29 +100,82 @@ def finetune_arguments(*, weights, freeze_epochs, epochs, unfreeze, learning_rat
 @click.option(
     "--freeze-epochs",
     type=click.IntRange(min=0),
-    default=5,
+    default=2,
     show_default=True,
-    help="Phase 1: epochs training the new head on the frozen backbone.",
+    help="Phase 1: epochs training the new head (started from the linear probe) on the frozen "
+    "backbone.",
 )
 @params.epochs_option(help="Phase 2 epochs (default: the config's).")
 @click.option(
     "--unfreeze",
-    default="1",
+    default="all",
     show_default=True,
-    help="Phase 2: top blocks to unfreeze (a number), 'all', or a layer-name prefix (e.g. block5_).",
+    help="Phase 2: top blocks to unfreeze (a number), 'all', or a layer-name prefix (e.g. block5_); "
+    "0: no phase 2.",
 )
-@params.learning_rate_option(help="Phase-1 learning rate (default: the config's).")
-@click.option("--fine-tune-lr", type=float, help="Phase-2 learning rate (default: phase 1's / 10).")
+@click.option(
+    "--unfreeze-schedule",
+    type=click.Choice(["once", "gradual"]),
+    default="once",
+    show_default=True,
+    help="Phase 2: unfreeze the blocks at once, or 'gradual': one block group more per stage "
+    "(phase2-stage<i>/ in the run directory; --resume continues the stage it was in).",
+)
+@params.learning_rate_option(help="The config's learning rate (default 1e-3): the head's rate "
+                             "in both phases.")  # fmt: skip
+@click.option("--head-lr", type=float, help="Phase-1 learning rate (default: --learning-rate).")
+@click.option(
+    "--fine-tune-lr",
+    type=float,
+    help="Phase-2 learning rate (the head's with --discriminative; default: --learning-rate).",
+)
 @click.option(
     "--discriminative",
-    type=click.FloatRange(min=1, min_open=True),
+    type=click.FloatRange(min=0),
+    callback=_factor,
     is_flag=False,
     flag_value=100.0,
     default=None,
     metavar="[FACTOR]",
-    help="Phase 2: per-block learning rates, the head at --fine-tune-lr (default here: phase 1's "
-    "rate) and the deepest unfrozen block at that / FACTOR, geometric in between (alone: FACTOR "
-    "100, fastai's slice(lr/100, lr)). Default: one rate for all.",
+    help="Phase 2: per-block learning rates, the head at --fine-tune-lr and the deepest unfrozen "
+    "block at that / FACTOR, geometric in between (alone: FACTOR 100, fastai's slice(lr/100, "
+    "lr); 0: one rate for all). Default: one rate for all.",
+)
+@click.option(
+    "--head-init",
+    type=click.Choice(["probe", "random"]),
+    default="probe",
+    show_default=True,
+    help="Start the new head as the linear probe (logistic regression on the backbone's "
+    "features) or at random.",
+)
+@click.option(
+    "--patience",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Each phase stops after this many epochs without a better validation loss, its best "
+    "epoch restored; 0: the config's early stopping.",
+)
+@click.option(
+    "--keep-best/--keep-last",
+    default=True,
+    show_default=True,
+    help="Return/publish the model with the best validation accuracy seen (the probe-initialized "
+    "head included), or the last epoch's.",
+)
+@click.option(
+    "--class-weight",
+    type=click.Choice(["balanced"]),
+    default=None,
+    help="'balanced': weigh each class's loss by n / (classes * n_class), for imbalanced folders.",
+)
+@click.option(
+    "--channels",
+    type=click.Choice(["1", "3"]),
+    default=None,
+    help="Convert the images to this many channels when the backbone takes another count than "
+    "the data has (without it that is an error).",
 )
 @click.option(
     "--bn",
@@ -128,7 +197,12 @@ def finetune_arguments(*, weights, freeze_epochs, epochs, unfreeze, learning_rat
 @params.config_option(help="TrainConfig as JSON/YAML (augmentation, early stopping, ...).")
 @params.run_dir_option(help="Run directory (a sub-folder per phase); what --resume continues.")
 @params.resume_option(what="fine-tune")
-@params.force_option()
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Resume even if the model, optimizer, config or data changed; publish (--save-as) even "
+    "a result worse than the linear probe (with a warning).",
+)
 @params.overwrite_run_option(what="fine-tune")
 @params.save_as_option(what="the result")
 @params.overwrite_saved_option()
@@ -145,10 +219,12 @@ def finetune_cmd(backbone, data, **options):
 
     \b
     Examples:
-      zoo finetune lenet5-mnist my_digits/ --freeze-epochs 3 --epochs 5 --save-as my-digits
+      zoo finetune lenet5-mnist my_digits/ --save-as my-digits
+      zoo finetune lenet5-mnist my_digits/ --unfreeze-schedule gradual --class-weight balanced
       zoo finetune MobileNetV2 my_photos/ --weights imagenet --run-dir runs/ft
       zoo finetune MobileNetV2 my_photos/ --weights imagenet --resume runs/ft   # after a kill
       zoo finetune resnet20-cifar10 my_photos/ --unfreeze 2 --discriminative --bn train
+      zoo finetune lenet5-mnist my_rgb_digits/ --channels 1     # RGB images, gray backbone
     """
     with user_errors():
         kwargs = finetune_arguments(**options)
@@ -176,6 +252,16 @@ def _print_result(result) -> None:
     if result.splits:
         sizes = ", ".join(f"{s} {len(result.splits[s])}" for s in ("train", "val", "test"))
         click.echo(f"Carved from the class folder (seed {result.splits['seed']}): {sizes} images")
+    if result.probe:
+        probe = result.probe
+        click.echo("Linear probe (logistic regression on the backbone's features, C "
+                   f"{probe['C']:g}): " + ", ".join(f"{k} {v:.4f}" for k, v in probe.items()
+                                                   if k.endswith("_accuracy")))  # fmt: skip
+    if result.backbone_metrics:
+        click.echo("Backbone as it is (its own classifier, same test split): test_accuracy "
+                   f"{result.backbone_metrics['test_accuracy']:.4f}")  # fmt: skip
+    if result.val_accuracy is not None:
+        click.echo(f"Kept: {result.selected} (val_accuracy {result.val_accuracy:.4f})")
     for key, value in sorted(result.metrics.items()):
         click.echo(f"  {key}: {value:.4f}")
     click.echo(f"Status: {result.status}")

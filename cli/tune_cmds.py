@@ -123,10 +123,12 @@ def _open_search(name, directory, resuming, overwrite_run, env, settings: dict):
                    "and alter the search: use only on a trusted network.")  # fmt: skip
 @click.option("--in-process", is_flag=True,
               help="Run in this process, without the supervisor that resumes after a crash.")  # fmt: skip
+@click.option("--trial-subprocess", is_flag=True,
+              help="Run each trial in a new process (nothing a trial holds in memory stays).")  # fmt: skip
 @click.option("-v", "--verbose", count=True, help="Keras progress inside each trial.")
 def tune_cmd(name, directory, resume, overwrite_run, save_as, overwrite_saved, max_attempts,
-             time_budget, chief, worker, worker_id, allow_remote, in_process, verbose,
-             **settings):  # fmt: skip
+             time_budget, chief, worker, worker_id, allow_remote, in_process, trial_subprocess,
+             verbose, **settings):  # fmt: skip
     """Search hyperparameters of model NAME with keras-tuner.
 
     Prints one line per trial, then the results table; writes results.csv,
@@ -144,6 +146,8 @@ def tune_cmd(name, directory, resume, overwrite_run, save_as, overwrite_saved, m
         zoo tune lenet5 --data mnist-sample --tuner hyperband --max-trials 20 --max-epochs 9
         --space learning_rate=log:1e-4:1e-1 --space optimizer=sgd,adam,rmsprop
     """
+    if in_process and trial_subprocess:
+        raise click.UsageError("--in-process and --trial-subprocess are exclusive.")
     directory, resuming = _search_directory(name, directory, resume, overwrite_run)
     announce(f"search over {name} on {settings['data']}")
     env = _configure_role(chief, worker, worker_id, allow_remote)
@@ -174,7 +178,7 @@ def tune_cmd(name, directory, resume, overwrite_run, save_as, overwrite_saved, m
 
     rc = supervise(
         directory, request_file=request_file, time_budget=budget, max_attempts=max_attempts, save_as=save_as,
-        overwrite_saved=overwrite_saved, echo=click.echo, env=env,
+        overwrite_saved=overwrite_saved, echo=click.echo, env=env, trial_subprocess=trial_subprocess,
     )  # fmt: skip
     if rc:
         raise click.exceptions.Exit(rc)

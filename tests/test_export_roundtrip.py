@@ -4,7 +4,10 @@ TFLite: ``zoo export lenet5-mnist --format tflite``, loaded with TensorFlow's
 ``tf.lite.Interpreter`` and run on the shipped MNIST sample preprocessed as the
 manifest says. The preprocessing written beside the export
 (``OUT.preprocessing.json``), applied by hand, must give the same inputs.
-ONNX needs ``tf2onnx`` (the ``onnx`` extra); without it the export must fail in one line.
+ONNX: ``zoo export lenet5-mnist --format onnx`` (Keras' ``model.export(format="onnx")``,
+through tf2onnx on TensorFlow), loaded with ``onnxruntime`` and compared the same way;
+tf2onnx, onnx and onnxruntime are in the ``[test]`` extra. Without tf2onnx the export
+must fail in one line naming the package.
 """
 
 from __future__ import annotations
@@ -115,12 +118,53 @@ def test_tflite_export_refuses_an_existing_output_and_replaces_it_with_force(
     assert out.read_bytes()[4:8] == b"TFL3"  # the FlatBuffer identifier of a TFLite model
 
 
+def _onnx_runtime():
+    _tensorflow()  # Keras exports ONNX through tf2onnx on TensorFlow (jax2onnx on JAX)
+    pytest.importorskip("tf2onnx", reason="ONNX export needs tf2onnx (the [test] extra)")
+    return pytest.importorskip("onnxruntime", reason="the [test] extra installs onnxruntime")
+
+
+@pytest.mark.filterwarnings("ignore:In the future `np.object`:FutureWarning")
+def test_onnx_export_of_lenet5_mnist_predicts_like_keras(empty_user_folder, tmp_path):
+    ort = _onnx_runtime()
+    from zoo.data import load_sample_arrays
+    from zoo.evaluate.loading import load_trained
+    from zoo.exporting import sidecar_path
+
+    out = tmp_path / "lenet5.onnx"
+    res = _export(["lenet5-mnist", "-o", str(out), "--format", "onnx"])
+    assert res.exit_code == 0, res.output
+    assert f"{out}.preprocessing.json" in res.output and "not inside" in res.output
+    sidecar = json.loads(Path(sidecar_path(out)).read_text(encoding="utf-8"))
+    assert sidecar["export_format"] == "onnx" and sidecar["input_shape"] == [32, 32, 1]
+
+    trained = load_trained("lenet5-mnist")
+    arrays = load_sample_arrays("mnist-sample")
+    pick = np.linspace(0, len(arrays["x_test"]) - 1, N_IMAGES).astype(int)
+    raw, labels = arrays["x_test"][pick], arrays["y_test"][pick]
+    x = _by_hand(raw, sidecar)  # what a user of the .onnx file does with the sidecar
+    np.testing.assert_array_equal(x, trained.preprocessing(raw))
+
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    (inp,) = session.get_inputs()
+    assert inp.type == "tensor(float)" and list(inp.shape[1:]) == [32, 32, 1]
+    got = session.run(None, {inp.name: x})[0]
+    expected = np.asarray(trained.model.predict(x, verbose=0))
+    assert got.shape == expected.shape == (N_IMAGES, 10)
+    assert np.abs(got - expected).max() < 1e-4
+    np.testing.assert_array_equal(got.argmax(-1), expected.argmax(-1))
+    assert (got.argmax(-1) == labels).mean() >= 0.9
+
+
 def test_onnx_export_without_tf2onnx_fails_in_one_line_naming_the_extra(
-    empty_user_folder, tmp_path
+    empty_user_folder, tmp_path, monkeypatch
 ):
+    """tf2onnx made unimportable for this process (None in sys.modules): the install hint."""
+    import sys
+
     _tensorflow()
-    if importlib.util.find_spec("tf2onnx") is not None:
-        pytest.skip("tf2onnx is installed: this checks the message shown without it")
+    monkeypatch.setitem(sys.modules, "tf2onnx", None)
+    assert importlib.util.find_spec("tf2onnx") is None
     out = tmp_path / "m.onnx"
     res = _export(["lenet5-mnist", "-o", str(out), "--format", "onnx"])
     assert res.exit_code != 0

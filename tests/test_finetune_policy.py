@@ -210,7 +210,7 @@ def test_batch_norm_policy_and_carved_test_split(folder, saved, bn):
         lay.name for lay in source.layers if isinstance(lay, keras.layers.BatchNormalization)
     ]
     result = fine_tune(
-        "lenet5-bn-pol", folder, root=saved, freeze_epochs=1, unfreeze=0, bn=bn,
+        "lenet5-bn-pol", folder, root=saved, freeze_epochs=1, unfreeze=0, bn=bn, keep_best=False,
         config=TrainConfig(batch_size=8, learning_rate=0.01, doctor=False, jit_compile=False),
         verbose=0,
     )  # fmt: skip

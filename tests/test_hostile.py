@@ -24,7 +24,10 @@ import zipfile
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:.*trying its backup:UserWarning"),
+]
 
 DEEP = 100_000
 
@@ -81,8 +84,13 @@ def _list_run(tmp, run):
 
 
 def _bad_config_run(tmp, run):
+    return _damaged_copy(tmp, run, lambda d: {**d, "config": {**d["config"], "epochs": -3}})
+
+
+def _damaged_copy(tmp, run, change):
+    """A copy of the finished run, its run.json changed by ``change(dict) -> dict``."""
     target = _copy_run(tmp, run)
-    _edit_json("run.json", lambda d: {**d, "config": {**d["config"], "epochs": -3}})(target)
+    _edit_json("run.json", change)(target)
     return target
 
 
@@ -261,6 +269,57 @@ def _edit_json(name, change):
     return edit
 
 
+def _huge_pad(record):
+    return {**record, "preprocessing": {**record["preprocessing"], "pad_to": [40000, 40000]}}
+
+
+def _search_dir(tmp, text):
+    """A search folder whose search.json is ``text`` (no backup beside it)."""
+    folder = tmp / "search"
+    folder.mkdir()
+    _write(folder / "search.json", text)
+    return folder
+
+
+def _tune(tmp, *extra):
+    data = _npz(tmp / "d.npz", [0, 1, 2] * 10)
+    return ["tune", "mlp", "--data", data, "--max-trials", 1, "--max-epochs", 1, *extra]
+
+
+def _backbone_file(change):
+    """``finetune`` of a checkpoint's model.keras by path, its manifest changed by ``change``."""
+
+    def make(tmp, run):
+        argv, _ = _checkpoint(tmp, change, by="path")
+        data = _npz(tmp / "d.npz", [0, 1, 2] * 10)
+        return ["finetune", argv[1] / "model.keras", data, "--freeze-epochs", 1, "--quiet"]
+
+    return make
+
+
+def _unknown_function(data: bytes) -> bytes:
+    """config.json's first ``relu`` replaced by a function of a module that does not exist."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    config = source.read("config.json").decode()
+    evil = '{"module": "evil.module", "class_name": "function", "config": "boom", "registered_name": "function"}'
+    config = config.replace('"activation": "relu"', f'"activation": {evil}', 1)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            name = item.filename
+            target.writestr(item, config if name == "config.json" else source.read(name))
+    return out.getvalue()
+
+
+def _truncated_weights(tmp):
+    import zoo
+
+    path = tmp / "trunc.weights.h5"
+    zoo.build_model("mlp", input_shape=(12, 12, 1), num_classes=3).save_weights(path)
+    path.write_bytes(path.read_bytes()[:4096])
+    return path
+
+
 ONE_HOT_TWO = [[1, 0, 0], [0, 2, 0], [0, 0, 1]] * 4
 ONE_HOT_SUM = [[1, 0, 0], [0, 1, 1], [0, 0, 1]] * 4
 
@@ -290,6 +349,9 @@ CASES = [
     ("predict: .keras config.json inflating to 1.5 GB", lambda tmp, run: ["predict", _bomb(tmp), _image(tmp)], ["bomb.keras", "'config.json'", "1,572,864,002 bytes", "cap of 67,108,864 for JSON"]),
     ("evaluate: .keras config.json inflating to 1.5 GB", lambda tmp, run: ["evaluate", _bomb(tmp), "--data", _npz(tmp / "d.npz", [0, 1, 2] * 4)], ["bomb.keras", "'config.json'", "zip bomb"]),
     ("finetune: .keras config.json inflating to 1.5 GB", lambda tmp, run: ["finetune", _bomb(tmp), _npz(tmp / "d.npz", [0, 1, 2] * 4), "--run-dir", tmp / "r"], ["bomb.keras", "'config.json'", "zip bomb"]),
+    ("predict: .keras config names an unknown function", _predict(_unknown_function), ["bad.keras", "cannot be loaded", "TypeError"]),
+    ("finetune: truncated .weights.h5", lambda tmp, run: ["finetune", "mlp", _npz(tmp / "d.npz", [0, 1, 2] * 10), "--weights", _truncated_weights(tmp)], ["trunc.weights.h5", "cannot be read"]),
+    ("predict: checkpoint name 'evil\\n'", lambda tmp, run: ["predict", "evil\n", _image(tmp)], ["'evil\\n'"]),
     # --- data files
     ("predict: every image bad", lambda tmp, run: ["predict", run, *_bad_images(tmp)], ["none of the 2 image file(s)", "truncated.png"]),
     # --- checkpoint manifests (by published name and by folder path)
@@ -313,6 +375,24 @@ CASES = [
     ("--monitor val_bogus", lambda tmp, run: ["train", "mlp", "--monitor", "val_bogus", "--data", tmp / "absent.npz"], ["monitor", "val_bogus", "val_loss, val_accuracy, loss, accuracy"]),
     ("--seed -1", lambda tmp, run: ["train", "mlp", "--seed", -1, "--data", tmp / "absent.npz"], ["--seed", "-1"]),
     ("--seed 2**32", lambda tmp, run: ["train", "mlp", "--seed", 2**32, "--data", tmp / "absent.npz"], ["--seed", "4294967296"]),
+    ("--seed not a number nor 'random'", lambda tmp, run: ["train", "mlp", "--seed", "often", "--data", tmp / "absent.npz"], ["--seed", "often"]),
+    # --- sizes read from a run's run.json (not covered by a hash): bounded like a manifest's
+    ("predict: run.json pad_to [40000, 40000]", lambda tmp, run: ["predict", _damaged_copy(tmp, run, _huge_pad), _image(tmp)], ["run.json", "preprocessing.pad_to", "4096"]),
+    ("resume: run.json pad_to [40000, 40000]", _damaged_run(_edit_json("run.json", _huge_pad)), ["run.json", "preprocessing.pad_to", "4096"]),
+    # --- a backbone given as a .keras path: its manifest.json's preprocessing is hash-checked
+    ("finetune: backbone manifest preprocessing changed", _backbone_file(lambda m: m["preprocessing"].update(scale=1.0)), ["ck/manifest.json", "modified"]),
+    ("finetune: backbone manifest without manifest_sha256", _backbone_file(lambda m: m.pop("manifest_sha256")), ["ck/manifest.json", "manifest_sha256"]),
+    # --- tuning
+    ("tune: search.json truncated, no backup", lambda tmp, run: _tune(tmp, "--space", "dropout=0.1,0.2", "--resume", _search_dir(tmp, '{"model": "mlp", "da')), ["search.json", "cannot be read", "--overwrite-run"]),
+    ("tune: --space dropout=abc", lambda tmp, run: _tune(tmp, "--space", "dropout=abc", "-d", tmp / "r"), ["'dropout'", "'abc'"]),
+    ("tune: --space dropout=0.1,1.5", lambda tmp, run: _tune(tmp, "--space", "dropout=0.1,1.5", "-d", tmp / "r"), ["'dropout'", "1.5", "[0, 1)"]),
+    # --- fine-tuning options refused before any training
+    ("finetune --unfreeze 99", lambda tmp, run: ["finetune", "lenet5-mnist", _npz(tmp / "d.npz", [0, 1, 2] * 10), "--unfreeze", 99, "--quiet"], ["--unfreeze 99", "has 3 blocks"]),
+    ("finetune --unfreeze no_such_prefix", lambda tmp, run: ["finetune", "lenet5-mnist", _npz(tmp / "d.npz", [0, 1, 2] * 10), "--unfreeze", "zz_", "--quiet"], ["'zz_'", "--unfreeze"]),
+    # --- typo'd checkpoint names suggest checkpoints
+    ("finetune: checkpoint lenet5-mnsit", lambda tmp, run: ["finetune", "lenet5-mnsit", _npz(tmp / "d.npz", [0, 1, 2] * 10)], ["checkpoint 'lenet5-mnist'"]),
+    ("embed: checkpoint lenet5-mnsit", lambda tmp, run: ["embed", "lenet5-mnsit", _npz(tmp / "d.npz", [0, 1, 2] * 10), "-o", tmp / "r"], ["checkpoint 'lenet5-mnist'"]),
+    ("export: checkpoint lenet5-mnsit", lambda tmp, run: ["export", "lenet5-mnsit", "-o", tmp / "r"], ["'lenet5-mnist'"]),
 ]  # fmt: skip
 
 
@@ -334,7 +414,7 @@ def test_hostile_input_gives_one_line_error(tmp_path, finished_run, make, fragme
 
 def test_corpus_size():
     """The number of hostile inputs the corpus covers (quoted in the README)."""
-    assert len(CASES) == len({c[0] for c in CASES}) >= 40
+    assert len(CASES) == len({c[0] for c in CASES}) >= 56
 
 
 # ------------------------------------------------------- behaviour, not errors
@@ -483,3 +563,127 @@ def test_model_file_bomb_is_refused_before_it_inflates(tmp_path):
     rss = int(out.split("rss_mb=")[1].split()[0])
     print(out.splitlines()[-1])  # recorded by `pytest -s`
     assert rss < 500, out
+
+
+# ------------------------------------------------ file names that are not UTF-8
+def _bytes_folder(tmp):
+    """Two class folders of 12x12 PNGs; in ``a`` one readable image named b'caf\\xe9.png',
+    in ``b\\xfe`` (a non-UTF-8 class name) a text file named b'bad\\xff.png'."""
+    from PIL import Image
+
+    root = os.fsencode(tmp / "digits")
+    for cls in (b"a", b"b\xfe"):
+        try:
+            os.makedirs(os.path.join(root, cls))
+        except (OSError, UnicodeError):
+            pytest.skip("this file system refuses file names that are not UTF-8")
+        for i in range(6):
+            image = Image.fromarray(np.full((12, 12), 40 * i + (cls == b"a"), np.uint8))
+            image.save(os.fsdecode(os.path.join(root, cls, b"%d.png" % i)))
+    with open(os.path.join(root, b"a", b"caf\xe9.png"), "wb") as fh:
+        fh.write((tmp / "digits" / "a" / "0.png").read_bytes())
+    with open(os.path.join(root, b"b\xfe", b"bad\xff.png"), "wb") as fh:
+        fh.write(b"not an image\n")
+    return tmp / "digits"
+
+
+def test_non_utf8_file_names_are_read_or_reported_by_name(tmp_path):
+    folder = _bytes_folder(tmp_path)
+    run = tmp_path / "r"
+    result = _invoke(["train", "mlp", "--data", folder, "--epochs", 1, "--run-dir", run,
+                      "--quiet", "--model-arg", "hidden_units=[8]"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "b\\xfe/bad\\xff.png: not an image" in result.output  # named, bytes escaped
+    listing = (run / "skipped_files.txt").read_text(encoding="utf-8")
+    assert "b\\xfe/bad\\xff.png\tnot an image" in listing
+    record = json.loads((run / "run.json").read_text(encoding="utf-8"))
+    assert record["data"]["class_names"] == ["a", "b\\xfe"]
+
+    from zoo.data import load
+
+    bundle = load(str(folder), validation_split=0)  # 7 + 6 images, b'caf\xe9.png' among them
+    assert len(bundle.train[0]) == 13 and len(bundle.screen_report.skipped) == 1
+
+
+# ------------------------------------------------- reproducible by default
+def test_runs_are_seeded_by_default_and_seed_random_is_recorded(tmp_path, data_npz):
+    from zoo.constants import DEFAULT_SEED
+
+    def run(name, *extra):
+        args = ["train", "mlp", "--data", data_npz, "--epochs", 1, "--batch-size", 16, "--quiet",
+                "--model-arg", "hidden_units=[8]", "--run-dir", tmp_path / name, *extra]  # fmt: skip
+        assert _invoke(args).exit_code == 0
+        record = json.loads((tmp_path / name / "run.json").read_text())
+        state = json.loads((tmp_path / name / "state.json").read_text())
+        return record["config"]["seed"], state["history"]["loss"]
+
+    (seed1, loss1), (seed2, loss2) = run("one"), run("two")
+    assert seed1 == seed2 == DEFAULT_SEED and loss1 == loss2  # no --seed: the same run twice
+    seed3, _ = run("three", "--seed", "random")
+    assert isinstance(seed3, int) and 0 <= seed3 < 2**32  # drawn, and recorded to rerun it
+
+
+# --------------------------------------------------------------- Ctrl-C
+def _interrupt(args, ready, cwd):
+    """Starts ``zoo ARGS`` and returns once ``ready`` files exist (the run is under way)."""
+    import glob
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the CLI's own setting and filter, as for a user
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", *map(str, args)], cwd=cwd, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 240
+    while not glob.glob(str(ready)) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return proc
+
+
+def _ctrl_c(proc) -> str:
+    import signal
+    import subprocess
+
+    for _ in range(3):  # a second Ctrl-C only if the first was swallowed (a gc callback's)
+        if proc.poll() is not None:
+            break
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            continue
+    out = proc.communicate(timeout=60)[0]
+    return out.decode("utf-8", "replace")
+
+
+def test_ctrl_c_in_train_finetune_and_tune_says_how_to_resume(tmp_path, data_npz):
+    """A real SIGINT mid-run: exit 130, the run kept, and the exact command that resumes it."""
+    small = ["--model-arg", "hidden_units=[8]"]
+    procs = {
+        "train": _interrupt(["train", "mlp", "--data", data_npz, "--epochs", 10_000, "--quiet",
+                             "--run-dir", tmp_path / "t", *small], tmp_path / "t" / "state.json",
+                            tmp_path),
+        "finetune": _interrupt(["finetune", "mlp", data_npz, "--freeze-epochs", 10_000,
+                                "--patience", 0, "--run-dir", tmp_path / "f", "--quiet"],
+                               tmp_path / "f" / "*" / "state.json", tmp_path),
+        "tune": _interrupt(["tune", "mlp", "--data", data_npz, "--space", "dropout=0.1,0.2",
+                            "--max-epochs", 10_000, "-d", tmp_path / "s", "--in-process"],
+                           tmp_path / "s" / "search" / "trial_*" / "zoo_trial.json", tmp_path),
+    }  # fmt: skip
+    expected = {
+        "train": f"zoo train --resume {tmp_path / 't'}",
+        "finetune": f"zoo finetune mlp {data_npz} --freeze-epochs 10000 --patience 0 --quiet "
+        "--resume "
+        f"{tmp_path / 'f'}",
+        "tune": f"zoo tune mlp --data {data_npz} --space dropout=0.1,0.2 --max-epochs 10000 "
+        f"--in-process --resume {tmp_path / 's'}",
+    }
+    for name, proc in procs.items():
+        out = _ctrl_c(proc)
+        assert proc.returncode == 130, f"{name}: {out}"
+        errors = [line for line in out.splitlines() if line.startswith("Error: ")]
+        assert len(errors) == 1 and expected[name] in errors[0], f"{name}: {out}"
+        assert "Aborted!" not in out and "Traceback" not in out, f"{name}: {out}"

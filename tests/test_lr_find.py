@@ -119,3 +119,42 @@ def test_cli_lr_find_errors_are_one_line(tmp_path):
         assert result.exit_code == 1, result.output
         lines = [line for line in result.output.splitlines() if line.strip()]
         assert len(lines) == 1 and expected in lines[0], result.output
+
+
+def _three_output_model():
+    """GoogLeNet's output names ([predictions, aux1, aux2]) on a tiny deterministic net."""
+    import keras
+
+    inputs = keras.Input((28, 28, 1))
+    x = keras.layers.Flatten()(inputs)
+    x = keras.layers.Dense(8, activation="relu", name="hidden")(x)
+    heads = [keras.layers.Dense(10, activation="softmax", name=n)(x)
+             for n in ("predictions", "aux1", "aux2")]  # fmt: skip
+    return keras.Model(inputs, heads, name="three_heads")
+
+
+def test_sweep_of_a_model_with_aux_outputs_records_the_weighted_total_loss(npz, tmp_path):
+    from zoo.training.lr_find import lr_find
+
+    model = _three_output_model()
+    with np.load(npz) as data:
+        x, y = data["x_train"].astype("float32") / 255.0, data["y_train"]
+    before = [np.array(w) for w in model.get_weights()]
+    # one batch of the whole split: the first batch's loss is the initial weights' loss
+    config = {"batch_size": len(y), "optimizer": "sgd", "seed": 0, "validation_split": 0.0}
+    result = lr_find(model, str(npz), config, steps=3, min_lr=1e-6, max_lr=1e-5)
+    main, aux1, aux2 = (np.asarray(p) for p in model.predict(x[..., None], verbose=0))
+
+    def xent(p):
+        return float(-np.mean(np.log(np.clip(p[np.arange(len(y)), y], 1e-7, 1.0))))
+
+    by_hand = xent(main) + 0.3 * (xent(aux1) + xent(aux2))
+    assert result.losses[0] == pytest.approx(by_hand, rel=1e-4)
+    assert result.losses[0] > 1.5 * xent(main)  # the aux terms are in, not the main loss alone
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
+    saved = tmp_path / "aux.keras"
+    model.save(saved)
+    out = CliRunner().invoke(lr_find_cmd, [str(saved), "--data", str(npz), "--steps", "4",
+                                           "--plot", str(tmp_path / "aux.png")])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert "Suggested learning rate:" in out.output and (tmp_path / "aux.png").is_file()

@@ -2,7 +2,9 @@
 committed without outputs.
 
 Executing them is slow (about two minutes each on two CPU cores), so those tests are
-marked ``slow``; the checks on the committed files are fast.
+marked ``slow``; the checks on the committed files are fast. Run from notebooks/ (as Jupyter
+runs them), they write only into ``$ZOO_NOTEBOOK_DIR`` (else a new temporary folder): the
+executing test asserts ``git status`` of the checkout is unchanged.
 """
 
 from __future__ import annotations
@@ -104,13 +106,53 @@ def test_strip_outputs_script(tmp_path):
     )
 
 
+#: Calls that write files; a notebook makes none before it changes into its scratch folder.
+WRITERS = ("savez", "run_dir=", "directory=", ".plot(", "write_sample_folder", "mkdir", "open(")
+SCRATCH = "os.chdir(work)"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
+def test_notebook_writes_only_into_its_scratch_folder(path):
+    """A notebook run from notebooks/ (as Jupyter does) writes nothing into the checkout:
+    it changes into ``$ZOO_NOTEBOOK_DIR`` or a new temporary folder before its first write."""
+    cells = _code_cells(path)
+    writes = [i for i, source in enumerate(cells) if any(w in source for w in WRITERS)]
+    if not writes:
+        return
+    chdir = [i for i, source in enumerate(cells) if SCRATCH in source]
+    assert chdir and chdir[0] < writes[0], (
+        f"{path.name}: code cell {writes[0]} writes files before `{SCRATCH}` (see 02_training)"
+    )
+    assert 'os.environ.get("ZOO_NOTEBOOK_DIR") or tempfile.mkdtemp(' in cells[chdir[0]]
+
+
+def _checkout_status() -> set[str] | None:
+    """The new files ``git status --porcelain --ignored`` shows in the checkout (untracked or
+    ignored; bytecode and tool caches left out)."""
+    try:
+        out = subprocess.run(
+            ["git", "status", "--porcelain", "--ignored", "--untracked-files=all"],
+            cwd=REPO, capture_output=True, text=True, check=True, timeout=60,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None  # not a git checkout (an sdist): nothing to compare
+    caches = ("__pycache__", ".pytest_cache", ".ruff_cache")
+    lines = out.splitlines()
+    return {ln for ln in lines if ln[:2] in ("??", "!!") and not any(c in ln for c in caches)}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
 def test_notebook_runs(path, tmp_path, monkeypatch):
-    """Executes the notebook in a fresh kernel, in a temporary working directory."""
+    """Executes the notebook in a fresh kernel started in notebooks/ (as Jupyter does): it
+    writes into ``$ZOO_NOTEBOOK_DIR`` only, and leaves the checkout as it was."""
     import nbclient
     import nbformat
 
+    work = tmp_path / "work"
+    monkeypatch.setenv("ZOO_NOTEBOOK_DIR", str(work))
+    monkeypatch.setenv("ZOO_SAVED_MODELS", str(tmp_path / "saved_models"))
+    before = _checkout_status()
     # Headless plots; the kernel finds this checkout even when it is not installed.
     # KERAS_BACKEND and everything else are inherited unchanged.
     monkeypatch.setenv("MPLBACKEND", "Agg")
@@ -125,7 +167,7 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
         kernel_name=KERNEL,
         timeout_func=lambda cell: max(1, int(deadline - time.monotonic())),
         startup_timeout=120,
-        resources={"metadata": {"path": str(tmp_path)}},  # the kernel's working directory
+        resources={"metadata": {"path": str(NOTEBOOK_DIR)}},  # the kernel's working directory
     )
     try:
         client.execute()
@@ -140,3 +182,7 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
         if out.output_type == "error"
     ]
     assert not errors, f"{path.name}: {errors}"
+    after = _checkout_status()
+    assert before is None or after <= before, f"{path.name} wrote {sorted(after - before)}"
+    if any(any(w in source for w in WRITERS) for source in _code_cells(path)):
+        assert any(work.iterdir()), f"{path.name} wrote nothing into $ZOO_NOTEBOOK_DIR"

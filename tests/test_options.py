@@ -32,6 +32,8 @@ OVERRIDES = {
     "inception": {
         "kernel_initializer": "glorot_uniform", "dropout": 0.4, "aux_logits": False, "lrn": True,
     },
+    "inception_v3": {"batch_norm": True, "aux_logits": False, "bn_scale": False,
+                     "pool_include_pad": False},
     "resnet": {"batch_norm": True, "stride_on": "3x3", "residual": True},
     "resnet_cifar": {"num_classes": 10, "batch_norm": True, "residual": True},
     "plain": {"batch_norm": True, "stride_on": "3x3", "residual": False},
@@ -39,6 +41,12 @@ OVERRIDES = {
     "mlp": {"num_classes": 10, "hidden_units": (512, 256), "dense_activation": None},
     "perceptron": {
         "num_classes": 1, "classifier_activation": "sigmoid", "kernel_initializer": "glorot_uniform",
+    },
+    # torchvision's variants (zoo.options_tv), keyed by model name.
+    "alexnet_tv": {"kernel_initializer": "glorot_uniform", "dropout": 0.5, "dense_activation": None},
+    "googlenet_tv": {
+        "kernel_initializer": "glorot_uniform", "batch_norm": True, "dropout": 0.2,
+        "aux_logits": False, "lrn": False, "transform_input": False,
     },
 }  # fmt: skip
 SHARED = {f.name: f.default for f in dataclasses.fields(opts.ImageOptions)}
@@ -58,7 +66,7 @@ def test_family_options_extend_the_shared_ones_with_the_papers_defaults(name):
     assert issubclass(spec.options, opts.ImageOptions)
     defaults = {f.name: f.default for f in dataclasses.fields(spec.options)}
     assert list(defaults)[: len(SHARED)] == list(SHARED)
-    assert defaults == {**SHARED, **OVERRIDES[spec.family]}
+    assert defaults == {**SHARED, **OVERRIDES.get(name, OVERRIDES[spec.family])}
     assert spec.options.__doc__ and "Attributes:" in spec.options.__doc__
     for field in set(defaults) - set(SHARED):  # every family knob is documented
         assert f"{field}:" in spec.options.__doc__

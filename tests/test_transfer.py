@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -42,7 +41,7 @@ def test_fine_tune_checkpoint_two_phases(folder, saved, tmp_path):
     result = T.fine_tune(
         "lenet5-bn-test", folder, root=saved, freeze_epochs=1, unfreeze=1,
         config=TrainConfig(epochs=1, batch_size=8, learning_rate=0.05, optimizer="sgd", doctor=False, jit_compile=False),
-        run_dir=tmp_path / "run", save_as="ft-test", verbose=0,
+        run_dir=tmp_path / "run", save_as="ft-test", verbose=0, keep_best=False, force=True,
     )  # fmt: skip
     model = result.model
     # 1) head replaced for the folder's classes, names in (sorted) index order
@@ -111,7 +110,7 @@ def test_keras_application_with_local_weights(folder, tmp_path):
     path = str(tmp_path / "mnv2.weights.h5")
     reference.save_weights(path)
     result = T.fine_tune(
-        "MobileNetV2", folder, weights=path, model_kwargs={"alpha": 0.35}, freeze_epochs=1, unfreeze=0,
+        "MobileNetV2", folder, weights=path, model_kwargs={"alpha": 0.35}, freeze_epochs=1, unfreeze=0, channels=3,
         config=TrainConfig(epochs=1, batch_size=16, doctor=False, jit_compile=False), verbose=0,
     )  # fmt: skip
     prep = result.preprocessing
@@ -216,20 +215,6 @@ def test_embed_and_cli(folder, saved, tmp_path, monkeypatch):
         export_cmd, ["cli-ft", "-o", str(tmp_path / "sm"), "--format", "savedmodel"]
     )
     assert res.exit_code != 0 and "exists" in res.output
-
-
-def test_onnx_export_names_missing_package(saved, tmp_path, monkeypatch):
-    import zoo.exporting
-    import zoo.pretrained as P
-
-    monkeypatch.setattr(zoo.exporting, "_module_available", lambda name: name != "tf2onnx")
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        pytest.skip("checks the TensorFlow backend's requirement")
-    with pytest.raises(P.ExportError, match="pip install tf2onnx"):
-        P.export_model("lenet5-bn-test", tmp_path / "m.onnx", format="onnx", root=saved)
-    assert not os.path.exists(tmp_path / "m.onnx")
 
 
 def test_backbone_is_cut_below_the_dropout_before_predictions(tmp_path):

@@ -123,7 +123,7 @@ def test_the_wheel_ships_the_checkpoints_and_publishes_outside_the_package(tmp_p
     assert (user / "tiny-user" / "manifest.json").is_file()
     assert {"tiny-user", *SHIPPED} <= set(got["listed_after"])
     assert got["untouched"], "publishing changed the installed package's files"
-    assert len(got["shipped_files"]) == 2 * len(SHIPPED)
+    assert len(got["shipped_files"]) == 3 * len(SHIPPED)
     assert sorted(p.name for p in (REPO / "saved_models").iterdir()) == repo_before
 
     # The installed command lists both folders; --saved-models picks another user folder.

@@ -63,7 +63,7 @@ def keep_best(
     info = {
         "trial_id": best["trial_id"],
         "source": source,
-        "model": request["model"],
+        "model": hypermodel.architecture(hp),
         "model_kwargs": json_ready(hypermodel.model_kwargs_for(hp)),
         "hyperparameters": best["hyperparameters"],
         "train_config": config.to_dict(),
@@ -112,7 +112,7 @@ def _publish(
     result = TrainResult(
         model=model, history={}, metrics=metrics, run_dir=directory, class_names=tuple(bundle.class_names),
         preprocessing=prep, config=config, diagnoses=[], status="completed", epochs=config.epochs,
-        model_name=request["model"], model_kwargs=hypermodel.model_kwargs_for(hp),
+        model_name=hypermodel.architecture(hp), model_kwargs=hypermodel.model_kwargs_for(hp),
         data_source=bundle.source,
     )  # fmt: skip
     try:

@@ -33,6 +33,7 @@ from tuning.space import Param, declare, target_of, validate_space
 from zoo.constants import DEFAULT_SEED
 
 __all__ = [
+    "ARCHITECTURE",
     "RESERVED",
     "ZooHyperModel",
     "builder_kwargs",
@@ -42,6 +43,8 @@ __all__ = [
 
 #: Builder arguments the search sets from the data, never tuned.
 RESERVED = ("input_shape", "num_classes", "weights", "name", "include_top", "pooling", "monitor")
+#: The hyperparameter that picks the architecture (``--space model=resnet20,resnet32``).
+ARCHITECTURE = "model"
 #: History keys that are not metrics.
 _NOT_METRICS = ("epoch", "lr", "learning_rate")
 
@@ -76,6 +79,38 @@ def reported_metrics(config, has_validation: bool) -> list[str]:
     if has_validation:
         names += [f"val_{n}" for n in names]
     return names
+
+
+def _architectures(model_name: str, space: Sequence[Param]) -> tuple[str, ...]:
+    """The registered models searched over: the ``model`` choice of the space, else ``model_name``.
+
+    Raises:
+        SpaceError: a ``model`` that is not a choice (or fixed value) of registered names.
+    """
+    from tuning.params import SpaceError
+    from zoo.registry import resolve_name
+
+    param = next((p for p in space if p.name == ARCHITECTURE), None)
+    if param is None:
+        return (model_name,)
+    if param.kind not in ("choice", "fixed") or param.parent_name is not None:
+        raise SpaceError(
+            f"{ARCHITECTURE}= takes a list of registered models, e.g. "
+            f"{ARCHITECTURE}=resnet20,resnet32,resnet56; received a {param.kind}."
+        )
+    names = []
+    for value in param.candidates():
+        if not isinstance(value, str):
+            raise SpaceError(f"{ARCHITECTURE}={value!r} is not a registered model name.")
+        names.append(resolve_name(value))
+    return tuple(names)
+
+
+def _common_options(names: Sequence[str]) -> dict[str, Any]:
+    """Builder options every one of ``names`` accepts (defaults from the first)."""
+    first = builder_kwargs(names[0])
+    others = [set(builder_kwargs(n)) for n in names[1:]]
+    return {k: v for k, v in first.items() if all(k in o for o in others)}
 
 
 def _as_builder_value(field: str, value: Any, default: Any) -> Any:
@@ -133,6 +168,7 @@ class ZooHyperModel(kt.HyperModel):
 
         self.model_name = resolve_name(model)
         self.space = tuple(space)
+        self.architectures = _architectures(self.model_name, self.space)
         base = as_config(config)
         self.bundle = self._load(data, base)
         has_val = self.bundle.val is not None
@@ -149,7 +185,7 @@ class ZooHyperModel(kt.HyperModel):
             )
         self.objective = objective
         self.base_config = base.replace(monitor=objective) if base.monitor != objective else base
-        self.builder_defaults = builder_kwargs(self.model_name)
+        self.builder_defaults = _common_options(self.architectures)
         self.tunable_kwargs = {k: v for k, v in self.builder_defaults.items() if k not in RESERVED}
         from zoo.options import rename_deprecated
 
@@ -161,7 +197,7 @@ class ZooHyperModel(kt.HyperModel):
                 f"{', '.join(sorted(self.builder_defaults))}."
             )
         validate_space(
-            self.space,
+            [p for p in self.space if p.name != ARCHITECTURE],
             train_fields=train_fields(),
             builder_kwargs=self.tunable_kwargs,
             model_name=self.model_name,
@@ -193,6 +229,8 @@ class ZooHyperModel(kt.HyperModel):
         """``(builder kwargs, TrainConfig changes)`` for hyperparameter values."""
         model_kwargs, config_changes = {}, {}
         for name, value in values.items():
+            if name == ARCHITECTURE:
+                continue
             side, field = target_of(name, self.tunable_kwargs)
             if side == "model":
                 model_kwargs[field] = _as_builder_value(
@@ -201,6 +239,10 @@ class ZooHyperModel(kt.HyperModel):
             else:
                 config_changes[field] = value
         return model_kwargs, config_changes
+
+    def architecture(self, hp) -> str:
+        """The registered model a trial builds: its ``model`` hyperparameter, else the one model."""
+        return self.values(hp).get(ARCHITECTURE) or self.model_name
 
     def model_kwargs_for(self, hp) -> dict[str, Any]:
         """The builder keyword arguments of a trial (fixed ones included)."""
@@ -225,7 +267,7 @@ class ZooHyperModel(kt.HyperModel):
 
         config = self.config_for(hp)
         model, _prep, _kwargs = build_for_data(
-            self.model_name, self.bundle, config, self.model_kwargs_for(hp)
+            self.architecture(hp), self.bundle, config, self.model_kwargs_for(hp)
         )
         return model
 

@@ -140,6 +140,7 @@ def validate_space(
     _check_conditions(space)
     if base_config is not None:
         _check_train_values(space, train_fields, builder_kwargs, base_config)
+        _check_builder_values(space, train_fields, builder_kwargs, model_name)
 
 
 def _check_names(space, train_names, builder_kwargs, model_name, reserved) -> None:
@@ -201,6 +202,31 @@ def _check_train_values(space, train_names, builder_kwargs, base_config) -> None
             try:
                 base_config.replace(**{field: value})
             except ValueError as err:
+                msg = str(err).strip().splitlines()[0]
+                raise SpaceError(
+                    f"Hyperparameter {p.name!r} = {value!r} is invalid: {msg}"
+                ) from None
+
+
+def _check_builder_values(space, train_names, builder_kwargs, model_name) -> None:
+    """Tries every candidate of every builder option on the model's options dataclass."""
+    from zoo.options import options_from_kwargs
+    from zoo.registry import get_spec
+
+    try:
+        spec = get_spec(model_name)
+    except ValueError:
+        return  # not a registered name: nothing to try the values on
+    if not dataclasses.is_dataclass(getattr(spec, "options", None)):
+        return
+    for p in space:
+        side, field = target_of(p.name, builder_kwargs, train_names)
+        if side != "model" or isinstance(builder_kwargs.get(field), (tuple, list)):
+            continue  # tuple knobs ("512-256") are parsed and checked by the hypermodel
+        for value in p.candidates():
+            try:
+                options_from_kwargs(spec, {field: value})
+            except (ValueError, TypeError) as err:
                 msg = str(err).strip().splitlines()[0]
                 raise SpaceError(
                     f"Hyperparameter {p.name!r} = {value!r} is invalid: {msg}"

@@ -48,7 +48,7 @@ from tuning.request import (
     prepare,
 )
 from tuning.state import read_state, write_state
-from tuning.supervisor import die_with_parent, supervise
+from tuning.supervisor import EXIT_MORE, die_with_parent, supervise
 from zoo.constants import TUNERS
 
 __all__ = [
@@ -76,8 +76,13 @@ def execute(
     save_as: str | None = None,
     overwrite_saved: bool = False,
     progress: Callable[[str], None] = print,
+    trials_per_process: int | None = None,
 ) -> dict:
     """Runs (or resumes) the search stored in ``directory``; returns the results document.
+
+    With ``trials_per_process`` this process starts that many trials at most
+    and returns ``{"paused": True}`` when more remain (`supervise` then starts
+    the next process: ``--trial-subprocess``).
 
     In a distributed setup (see `tuning.distributed`) the chief serves the
     oracle and reports at the end; a worker runs trials and returns its own
@@ -91,6 +96,8 @@ def execute(
     who = distributed.role()
     deadline = time.time() + time_budget if time_budget else None
     tuner = _tuner_for(directory, request, hypermodel, max_attempts, deadline, progress)
+    if trials_per_process is not None:  # a worker's oracle is a client of the chief's
+        tuner.oracle.per_process = trials_per_process
     started = time.time()
     progress(
         f"[tune] {request['tuner']} search of {request['model']} on {request['data']}: up to "
@@ -104,6 +111,8 @@ def execute(
         if who == "single":
             tuner.save()
         tuner.search()
+    if getattr(tuner.oracle, "paused", False):
+        return {"paused": True}
     if who == "worker":
         progress(f"[tune] worker {os.environ.get(distributed.ENV_ID)} done")
         return {"role": "worker"}
@@ -222,6 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--deadline", type=float)
     parser.add_argument("--save-as")
     parser.add_argument("--overwrite-saved", action="store_true")
+    parser.add_argument("--trial-subprocess", action="store_true")
     args = parser.parse_args(argv)
     die_with_parent()
     try:
@@ -230,16 +240,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         _, hypermodel = prepare(**{k: request[k] for k in REQUEST_KEYS})
         budget = None if args.deadline is None else max(1e-3, args.deadline - time.time())
-        execute(
+        doc = execute(
             args.directory, request, hypermodel, time_budget=budget, max_attempts=args.max_attempts,
             save_as=args.save_as, overwrite_saved=args.overwrite_saved,
             progress=lambda line: print(line, flush=True),
+            trials_per_process=1 if args.trial_subprocess else None,
         )  # fmt: skip
     except (ValueError, FileNotFoundError, RuntimeError) as err:
         text = str(err).strip().splitlines()
         print(f"Error: {text[0] if text else type(err).__name__}", flush=True)
         return 2
-    return 0
+    return EXIT_MORE if doc.get("paused") else 0
 
 
 if __name__ == "__main__":

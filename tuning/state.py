@@ -26,11 +26,17 @@ import warnings
 from typing import Any
 
 from zoo.constants import json_default
+from zoo.errors import FileFormatError
 
-__all__ = ["LEDGER", "read_ledger", "read_state", "update_ledger", "write_state"]
+__all__ = ["LEDGER", "StateError", "read_ledger", "read_state", "update_ledger", "write_state"]
 
 LEDGER = "zoo_trial.json"
 BACKUP_SUFFIX = ".bak"
+
+
+class StateError(FileFormatError, RuntimeError):
+    """A search state file that neither it nor its backup can be read (a `ZooError`;
+    a ``RuntimeError`` as before)."""
 
 
 def _clean(obj: Any) -> Any:
@@ -107,16 +113,19 @@ def read_state(path: str, *, required: bool = False, backup: bool = True) -> Any
         The parsed object, or None when neither file is readable.
 
     Raises:
-        RuntimeError: with ``required=True`` when both are unreadable.
+        StateError: with ``required=True`` when both are unreadable (names the file).
     """
     path = os.fspath(path)
+    problems = []
     for candidate in (path, path + BACKUP_SUFFIX) if backup else (path,):
         try:
             with open(candidate, encoding="utf-8") as fh:
                 obj = json.load(fh)
         except FileNotFoundError:
+            problems.append(f"{os.path.basename(candidate)} is missing")
             continue
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, RecursionError) as err:
+            problems.append(f"{os.path.basename(candidate)}: {_reason(err)}")
             if not backup:
                 continue
             warnings.warn(f"{candidate} is unreadable ({err}); trying its backup.", stacklevel=2)
@@ -128,10 +137,20 @@ def read_state(path: str, *, required: bool = False, backup: bool = True) -> Any
             )
         return obj
     if required:
-        raise RuntimeError(
-            f"Cannot read {path} nor its backup {path + BACKUP_SUFFIX}: the search state is lost."
+        raise StateError(
+            path,
+            f"the search state cannot be read ({'; '.join(problems)}). Start the search over "
+            f"with --overwrite-run (or restore the file).",
         )
     return None
+
+
+def _reason(err: BaseException) -> str:
+    if isinstance(err, RecursionError):
+        return "nested too deep"
+    if isinstance(err, json.JSONDecodeError):
+        return f"invalid JSON ({err.msg}: line {err.lineno} column {err.colno})"
+    return str(err).splitlines()[0] if str(err) else type(err).__name__
 
 
 def read_ledger(trial_dir: str) -> dict:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from tuning import report
 from tuning.state import read_state
 
-__all__ = ["CHILD", "die_with_parent", "supervise"]
+__all__ = ["CHILD", "EXIT_MORE", "die_with_parent", "supervise"]
 
 #: The child's command before its arguments: the search's own entry point.
 CHILD = (sys.executable, "-m", "tuning.search")
@@ -32,6 +32,8 @@ _NOISE = (
     "oneDNN",
     "TF_ENABLE_ONEDNN",
 )
+#: A ``--trial-subprocess`` child's exit status: it ran its trial and more remain.
+EXIT_MORE = 75
 _DEATHS = (128 + signal.SIGKILL, 128 + signal.SIGSEGV, 128 + signal.SIGABRT)
 
 
@@ -47,6 +49,7 @@ def supervise(
     echo: Callable[[str], None] = print,
     env: Mapping[str, str] | None = None,
     child: Sequence[str] | None = None,
+    trial_subprocess: bool = False,
 ) -> int:
     """Runs the stored search in a child process, restarting it when it dies by a signal.
 
@@ -63,6 +66,8 @@ def supervise(
         child: the command that runs the child, before its arguments; `CHILD`
             when None. Any command that ends in `tuning.search.main` will do (a
             wrapper may prepare the process first, as tests/tuning_faults.py does).
+        trial_subprocess: run each trial in a new child process, so nothing a
+            trial leaves in memory reaches the next.
 
     Returns:
         The child's exit status (0 on success).
@@ -84,11 +89,15 @@ def supervise(
         cmd += ["--deadline", repr(deadline)]
     if save_as:
         cmd += ["--save-as", save_as] + (["--overwrite-saved"] if overwrite_saved else [])
+    if trial_subprocess:
+        cmd.append("--trial-subprocess")
     restarts = 0
     while True:
         rc = _run_child(cmd, _child_env(env), echo)
         if rc == 0:
             return 0
+        if rc == EXIT_MORE and trial_subprocess:
+            continue
         died = rc < 0 or rc in _DEATHS
         if not died or restarts >= max_restarts:
             return rc if rc > 0 else 1

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import gc
 import glob
 import os
 import sys
@@ -46,6 +47,9 @@ class SafeOracleMixin:
     """Atomic, resumable oracle state (mix in before a keras-tuner Oracle)."""
 
     deadline: float | None = None
+    per_process: int | None = None  # trials one process runs (`--trial-subprocess`: 1)
+    started_here = 0
+    paused = False
 
     def save(self):
         write_state(self._get_oracle_fname(), self.get_state())
@@ -125,14 +129,15 @@ class SafeOracleMixin:
         self._populate_next = list(ids)
 
     def create_trial(self, tuner_id):
-        if (
-            self.deadline is not None
-            and time.time() >= self.deadline
-            and tuner_id not in self.ongoing_trials
-        ):
+        spent = self.per_process is not None and self.started_here >= self.per_process
+        late = self.deadline is not None and time.time() >= self.deadline
+        if (late or spent) and tuner_id not in self.ongoing_trials:
             self.tuner_ids.discard(tuner_id)
+            self.paused = spent and not late  # `--trial-subprocess`: the next process goes on
             return Trial(self.get_space(), status=TrialStatus.STOPPED)
-        return super().create_trial(tuner_id)
+        trial = super().create_trial(tuner_id)
+        self.started_here += trial.status == TrialStatus.RUNNING
+        return trial
 
 
 class SafeTunerMixin:
@@ -209,6 +214,7 @@ class SafeTunerMixin:
         self.progress(
             f"[tune] trial {trial.trial_id} started{again}: "
             + ", ".join(f"{k}={_short(v)}" for k, v in values.items())
+            + f" [{self._count()}]"
         )
         return ledger
 
@@ -233,6 +239,8 @@ class SafeTunerMixin:
 
     def on_trial_end(self, trial):
         super().on_trial_end(trial)
+        keras.backend.clear_session(free_memory=True)  # the trial's model, graph and names
+        gc.collect()
         try:
             done = self.oracle.get_trial(trial.trial_id)
         except Exception:  # noqa: BLE001  # pragma: no cover - a chief that went away (any gRPC error)
@@ -248,8 +256,19 @@ class SafeTunerMixin:
             message = " -- " + done.message.strip().splitlines()[-1][:160]
         self.progress(
             f"[tune] trial {done.trial_id} {done.status}{score} in {ledger.get('duration_s', 0):.1f}s "
-            f"({shown}){message}"
+            f"({shown}){message} [{self._count(best=True)}]"
         )
+
+    def _count(self, best: bool = False) -> str:
+        """``3/10`` trials (``, best val_accuracy=0.9100`` so far); ``?`` for a worker's oracle."""
+        try:  # a worker's oracle is a gRPC client that may not say
+            text = f"{len(self.oracle.trials)}/{self.oracle.max_trials}"
+            top = self.oracle.get_best_trials(1) if best else []
+        except Exception:  # noqa: BLE001  # pragma: no cover - a client, or a chief gone away
+            return "?"
+        if top and top[0].score is not None:
+            text += f", best {self.oracle.objective.name}={top[0].score:.4f}"
+        return text
 
     def load_model(self, trial):
         """The best model of a trial, restored from its zoo run folder."""

@@ -12,6 +12,8 @@ keeps working; the zoo's own classes share the base `ZooError`::
         ├── ModelFileError              a ``.keras`` file that cannot be loaded
         │   │                           (corrupted, truncated, foreign config)
         │   └── (zoo.saving.UnsafeModelError is a ZooError: refused formats)
+        ├── (tuning.state.StateError, a FileFormatError and a RuntimeError: a
+        │    search state file that neither it nor its backup can be read)
         ├── (zoo.training.runs.ResumeError: a run that cannot be continued)
         └── (zoo.data.DataError: a data set or folder that cannot be used)
 

@@ -17,6 +17,7 @@ import shutil
 
 from zoo.saved_models import (
     check_manifest,
+    checkpoint_folder,
     exists,
     is_valid_name,
     load_pretrained,
@@ -132,7 +133,10 @@ def _load(model, root):
     if not isinstance(model, (str, os.PathLike)):
         return model, {"source": f"in-memory model {getattr(model, 'name', '')!r}"}
     source = os.fspath(model)
-    if is_valid_name(source) and exists(source, root) and not os.path.exists(source):
+    if is_valid_name(source) and not os.path.exists(source):
+        if not exists(source, root) and source.endswith(".keras"):
+            return load_model(source), {}  # a missing file: load_model says so
+        checkpoint_folder(source, root)  # absent: the close checkpoint names
         loaded = load_pretrained(source, root)  # verifies every hash first
         return loaded, dict(read_manifest(source, root), source=f"checkpoint {source!r}")
     return load_model(source), _record_beside(source)

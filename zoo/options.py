@@ -35,8 +35,8 @@ from zoo.constants import json_ready
 
 __all__ = [
     "ACTIVATIONS", "CLASSIFIER_ACTIVATIONS", "DEPRECATED_NAMES", "INITIALIZERS", "POOLINGS",
-    "AlexNetOptions", "CifarResNetOptions", "DenseHeadOptions", "GoogLeNetOptions", "ImageOptions", "LeNetOptions",
-    "MLPOptions", "PerceptronOptions", "ResNetOptions", "VGGBNOptions", "VGGOptions",
+    "AlexNetOptions", "CifarResNetOptions", "DenseHeadOptions", "GoogLeNetOptions", "ImageOptions",
+    "InceptionV3Options", "LeNetOptions", "MLPOptions", "PerceptronOptions", "ResNetOptions", "VGGOptions",
     "check_choice", "options_from_kwargs", "rename_deprecated",
 ]  # fmt: skip
 
@@ -251,17 +251,6 @@ class VGGOptions(DenseHeadOptions):
         return o
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class VGGBNOptions(VGGOptions):
-    """VGG with BatchNorm after every conv (torchvision's ``vgg*_bn``): `VGGOptions`, ``batch_norm=True``.
-
-    Attributes:
-        batch_norm: True: conv (with bias) -> BatchNorm -> ReLU, as torchvision's ``vgg*_bn``.
-    """
-
-    batch_norm: bool = True
-
-
 #: The GoogLeNet auxiliary heads' 5x5/3 pooling needs a 5x5 map after inception 4a.
 AUX_MIN_SIZE = 65
 
@@ -293,6 +282,32 @@ class GoogLeNetOptions(ImageOptions):
                 f"{spec.name} with aux_logits=True needs include_top=True and inputs of at "
                 f"least {AUX_MIN_SIZE}x{AUX_MIN_SIZE}; received input_shape={o.input_shape}, "
                 f"include_top={o.include_top}."
+            )
+        return o
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class InceptionV3Options(ImageOptions):
+    """Inception v3 (`zoo.models.inception_v3`): BatchNorm on; the defaults are keras.applications'.
+
+    Attributes:
+        aux_logits: the 17x17 grid's auxiliary head, outputs [predictions, aux] (a top, >= 299x299).
+        bn_scale: BatchNorm learns a scale, as torchvision's (False: keras.applications').
+        pool_include_pad: the branch average pools count the padding, as torchvision's.
+    """
+
+    batch_norm: bool = True
+    aux_logits: bool = False
+    bn_scale: bool = False
+    pool_include_pad: bool = False
+
+    def validate(self, spec) -> InceptionV3Options:
+        o = super().validate(spec)
+        for key in ("aux_logits", "bn_scale", "pool_include_pad"):
+            _check_bool(spec.name, key, getattr(self, key))
+        if o.aux_logits and (not o.include_top or min(o.input_shape[:2]) < 299):
+            raise ValueError(
+                f"{spec.name} with aux_logits=True needs include_top=True and inputs of at least 299x299; received input_shape={o.input_shape}, include_top={o.include_top}."
             )
         return o
 

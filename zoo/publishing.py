@@ -2,7 +2,8 @@
 
 A checkpoint is whole or absent: `publish` writes ``model.keras`` and
 ``manifest.json`` into a temporary folder inside the saved-models folder and
-renames it into place. The manifest holds the sha256 of every file, the
+renames it into place, with ``README.md``, its model card generated from
+the manifest (`zoo.model_card`; derived, so not among the hashed files). The manifest holds the sha256 of every file, the
 versions it was made with, its own sha256 (``manifest_sha256``), and what a
 user of the model needs: the registry
 name, input shape, preprocessing, class names in index order, metrics and
@@ -42,7 +43,7 @@ from zoo.saved_models import (
 )
 from zoo.saving import save_model
 
-__all__ = ["publish"]
+__all__ = ["publish", "write_model_card"]
 
 _RESERVED = ("format", "format_version", "name", "files", "created", DIGEST_FIELD)
 _TMP_PREFIX = ".tmp-publish-"
@@ -187,4 +188,21 @@ def _write_checkpoint(folder: Path, model, name: str, fields: dict) -> None:
         fh.write("\n")
         fh.flush()
         os.fsync(fh.fileno())
+    write_model_card(folder, manifest)
     _fsync_dir(folder)
+
+
+def write_model_card(folder, manifest: Mapping) -> Path:
+    """Writes ``README.md`` (`zoo.model_card.model_card`) beside the manifest; not hashed.
+
+    The card is derived from the manifest, which stays the hashed record: it is
+    not added to ``files`` and regenerating it never changes ``manifest_sha256``.
+    """
+    from zoo.model_card import CARD_FILE, model_card
+
+    path = Path(folder) / CARD_FILE
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(model_card(manifest))
+        fh.flush()
+        os.fsync(fh.fileno())
+    return path

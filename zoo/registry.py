@@ -50,6 +50,9 @@ class ModelSpec:
         options: the family's options dataclass (`zoo.options`);
             ``dataclasses.fields(spec.options)`` lists the builder's
             arguments and defaults.
+
+    ``spec.recipes`` and ``spec.default_recipe`` give its training recipes
+    (`zoo.recipes`, a table keyed by name or family).
     """
 
     name: str
@@ -62,6 +65,20 @@ class ModelSpec:
     image_model: bool = True
     params: int | None = None
     options: type = ImageOptions
+
+    @property
+    def recipes(self) -> dict:
+        """The architecture's training recipes by name (`zoo.recipes`; data, no Keras)."""
+        from zoo.recipes import recipes_for
+
+        return recipes_for(self.name)
+
+    @property
+    def default_recipe(self) -> str | None:
+        """The recipe ``zoo train NAME`` uses when given no training flag (None: none)."""
+        from zoo.recipes import default_recipe
+
+        return default_recipe(self.name)
 
     def to_dict(self) -> dict:
         """The spec as a JSON-able dict (``options`` as the dataclass' name)."""

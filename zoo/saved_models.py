@@ -59,6 +59,7 @@ __all__ = [
     "sha256_file",
     "shipped_root",
     "verify",
+    "with_checkpoint_hint",
 ]
 
 MANIFEST = "manifest.json"
@@ -184,6 +185,23 @@ def checkpoint_folder(name: str, root=None) -> Path:
     raise PretrainedError(
         f"No checkpoint {name!r} in {' or '.join(map(str, roots))}.{hint} Available: "
         f"{', '.join(names) if names else 'none'} (set ${ENV_ROOT} to use another folder)."
+    )
+
+
+def with_checkpoint_hint(error: Exception, name: str, root=None) -> Exception:
+    """``error`` (an unknown architecture name) with the close checkpoint names, if any.
+
+    A typo'd checkpoint (``lenet5-mnsit``) then suggests ``'lenet5-mnist'``, not only
+    the architectures it resembles.
+    """
+    close = difflib.get_close_matches(str(name), list_pretrained(root), n=3, cutoff=0.6)
+    if not close:
+        return error
+    first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return type(error)(
+        f"{name!r} is neither a registered architecture nor a checkpoint. Did you mean the "
+        f"checkpoint {', '.join(map(repr, close))}? (`zoo models --pretrained` lists the "
+        f"checkpoints.) {first}"
     )
 
 

@@ -286,8 +286,11 @@ def atomic_write(path, write_fn, suffix: str = "") -> None:
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
+    from zoo.training.distribute import saving_locally
+
     try:
-        write_fn(tmp)
+        with saving_locally():  # one process of a data-parallel run writes alone
+            write_fn(tmp)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -193,6 +193,8 @@ def load_weights(model, weights, *, root=None) -> None:
             model.load_weights(path)
         except (ValueError, KeyError) as err:
             raise WeightsError(f"{path!r} does not fit model {model.name!r}: {err}") from err
+        except OSError as err:  # truncated or not HDF5: h5py's message names no file
+            raise WeightsError(f"{path!r} cannot be read as a weights file: {err}") from None
         return
     if lower.endswith(".keras"):
         from zoo.saving import load_model

@@ -16,7 +16,7 @@ import json
 import math
 import os
 
-from zoo.bridge.mapping import KERAS_SOURCES, KerasSource, keras_source, zoo_layer_name
+from zoo.bridge.mapping import KERAS_SOURCES, KerasSource, keras_source, zoo_layer_names
 from zoo.weights import WeightsError
 
 __all__ = ["available_weights", "convert", "manifest_path", "source_of_file"]
@@ -63,7 +63,8 @@ def _sha256(path: str) -> str:
 def _build_options(source: KerasSource, layers: dict) -> dict:
     """The zoo options for the file: the source's, ``include_top`` as the file has it, and
     (VGG with a top) the input size its first dense layer was made for."""
-    mapped = {zoo_layer_name(source.arch, n): arrays for n, arrays in layers.items()}
+    names = zoo_layer_names(source.arch, layers)
+    mapped = {names[n]: arrays for n, arrays in layers.items()}
     include_top = any(t in mapped for t in source.top_layers)
     options = {**dict(source.options), "include_top": include_top}
     if include_top and "fc1" in mapped:  # flatten of a (s/32, s/32, 512) map

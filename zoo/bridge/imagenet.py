@@ -165,7 +165,7 @@ def assign_state(model, state: dict, source: TorchSource, path: str) -> None:
 
     try:
         mapper_of(source)(model, state)
-    except StateDictError as err:
+    except (StateDictError, ValueError) as err:  # other mappers raise WeightsError/ValueError
         raise WeightFileError(path, f"{err} (expected {source.fname} or the same weights "
                               f"as timm's model.safetensors)") from None  # fmt: skip
 

@@ -29,7 +29,7 @@ import os
 
 import numpy as np
 
-from zoo.bridge.mapping import KerasSource, keras_source, zoo_layer_name
+from zoo.bridge.mapping import KerasSource, keras_source, zoo_layer_names
 from zoo.weights import MissingWeightsError, WeightsError
 
 __all__ = ["check_options", "imagenet_file", "load_keras_h5", "read_keras_h5"]
@@ -104,7 +104,8 @@ def check_options(model, source: KerasSource, path: str) -> None:
 def _mapped_layers(layers: dict, model, source: KerasSource, path: str) -> dict:
     """The file's layers under the zoo's names, checked against the model's layers."""
     ours = {layer.name for layer in model.layers if layer.weights}
-    mapped = {zoo_layer_name(source.arch, name): arrays for name, arrays in layers.items()}
+    names = zoo_layer_names(source.arch, layers)
+    mapped = {names[name]: arrays for name, arrays in layers.items()}
     model_top = any(t in ours for t in source.top_layers)
     if model_top and not any(t in mapped for t in source.top_layers):
         raise WeightsError(

@@ -7,7 +7,9 @@ preprocessing the weights were trained with and the BatchNorm epsilon of the
 source. `zoo_layer_name` maps a layer name of such a file onto the zoo's.
 
 The ResNet files hold the paper's stride placement (the stride on the first
-1x1 conv of a bottleneck), so they fit ``stride_on="1x1"`` only.
+1x1 conv of a bottleneck), so they fit ``stride_on="1x1"`` only. The Inception
+v3 files name their layers by Keras' counters (``conv2d_1``...,
+``batch_normalization_1``...): `zoo_layer_names` maps them by creation order.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-__all__ = ["KERAS_SOURCES", "KerasSource", "keras_source", "zoo_layer_name"]
+__all__ = ["KERAS_SOURCES", "KerasSource", "keras_source", "zoo_layer_name", "zoo_layer_names"]
 
 _KERAS = "https://storage.googleapis.com/tensorflow/keras-applications/"
 
@@ -82,6 +84,22 @@ def _resnet(depth: int, hashes) -> KerasSource:
     )
 
 
+# Scaled to [-1, 1] ("tf"); BatchNorm without scale, epsilon 1e-3; keras' average pools.
+_INCEPTION_V3 = KerasSource(
+    "inception_v3",
+    "inception_v3",
+    f"{_KERAS}inception_v3/",
+    ("9a0d58056eeedaa3f26cb7ebd46da564", "bcbd6486424b2319ff4ef7d526e38f63"),
+    options=(
+        ("batch_norm", True),
+        ("bn_scale", False),
+        ("pool_include_pad", False),
+        ("activation", "relu"),
+    ),
+    preprocessing="tf",
+    bn_epsilon=1e-3,
+)
+
 #: The ``keras.applications`` ImageNet weight files, by zoo architecture; the
 #: hashes are those ``keras.applications`` (Keras 3.x) checks.
 KERAS_SOURCES: dict[str, KerasSource] = {
@@ -92,6 +110,7 @@ KERAS_SOURCES: dict[str, KerasSource] = {
         _resnet(50, ("2cb95161c43110f7111970584f804107", "4d473c1dd8becc155b73f8504c6f6626")),
         _resnet(101, ("f1aeb4b969a6efcfb50fad2f0c20cfc5", "88cf7a10940856eca736dc7b7e228a21")),
         _resnet(152, ("100835be76be38e30d865e96f2aaae62", "ee4c566cf9a93f14d82f913c2dc6dd0c")),
+        _INCEPTION_V3,
     )
 }
 
@@ -124,3 +143,34 @@ def zoo_layer_name(arch: str, name: str) -> str:
     stage, unit, k, kind = m.groups()
     conv = "shortcut" if k == "0" else f"conv{k}"
     return f"stage{int(stage) - 1}_unit{unit}_{conv}{'_bn' if kind == 'bn' else ''}"
+
+
+# Keras' automatic layer names: ``conv2d``, ``conv2d_1``... in creation order.
+_AUTO_NAME = re.compile(r"^(conv2d|batch_normalization)(?:_(\d+))?$")
+
+
+def zoo_layer_names(arch: str, names) -> dict[str, str]:
+    """``{file layer name: zoo layer name}`` for the weight layers ``names`` of a file of ``arch``.
+
+    Inception v3's files (keras.applications names none of its convolutions)
+    hold ``conv2d_1``... and ``batch_normalization_1``... (``conv2d``,
+    ``conv2d_1``... when saved by Keras 3, numbered on from earlier models in the
+    session); sorted by their number they are in creation order, which is
+    `zoo.models.inception_v3.conv_names`' order: the k-th conv is the k-th name,
+    the k-th BatchNorm its ``_bn``. Only when the counts match; otherwise the
+    names stay and the loader reports the file as not fitting. Other
+    architectures map name by name (`zoo_layer_name`).
+    """
+    names = list(names)
+    out = {name: zoo_layer_name(arch, name) for name in names}
+    if arch != "inception_v3":
+        return out
+    from zoo.models.inception_v3 import conv_names
+
+    ours = conv_names()
+    for kind, suffix in (("conv2d", ""), ("batch_normalization", "_bn")):
+        found = [(_AUTO_NAME.match(n), n) for n in names]
+        theirs = sorted((int(m.group(2) or 0), n) for m, n in found if m and m.group(1) == kind)
+        if len(theirs) == len(ours):
+            out.update({n: f"{zoo}{suffix}" for (_, n), zoo in zip(theirs, ours, strict=True)})
+    return out

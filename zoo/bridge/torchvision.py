@@ -8,14 +8,17 @@ dict to a zoo model (``mapper``, ``"module:function"`` with signature
 ``assign(model, state: dict[str, np.ndarray]) -> None``, imported on first use).
 
 A new source is one table line, e.g. ``_tv("alexnet_tv", "alexnet-owt-7be5be79.pth",
-56.522, "AlexNet_Weights", mapper="zoo.bridge.torch_alexnet:assign")``.
+56.522, "AlexNet_Weights", mapper="zoo.bridge.tv_classic:assign_alexnet_tv")``, or a module's
+list of entry dicts (``_entries``: AlexNet/GoogLeNet from `zoo.bridge.tv_classic`, Inception
+v3 from `zoo.bridge.torch_inception_v3`).
 
 The same weights as timm publishes them (``resnet50.tv_in1k/model.safetensors``, the
 ``tv_in1k`` / ``tv2_in1k`` tags) load by path through the same mappers.
 
 torchvision's ResNets are v1.5 (stride on the 3x3 conv of a bottleneck), the zoo's default
 ``stride_on="3x3"``; the ``keras.applications`` ones fit ``stride_on="1x1"`` only
-(`zoo.bridge.mapping`). Importing this module imports no Keras and no torch.
+(`zoo.bridge.mapping`). Importing this module imports no Keras and no torch (the entry
+modules import NumPy and `zoo.weights` only).
 """
 
 from __future__ import annotations
@@ -103,6 +106,28 @@ def _vgg(arch: str, fname: str, top1: float) -> TorchSource:
                mapper=_MAP + "assign_vgg")  # fmt: skip
 
 
+def _entries(module: str, table: str, mapper: str = "") -> tuple[TorchSource, ...]:
+    """Another module's entries (dicts of `TorchSource` fields, ``options`` a dict) as sources."""
+    out = []
+    for e in getattr(importlib.import_module(module), table):
+        tag = "IMAGENET1K_V1"
+        cite = e.get("citation") or f"torchvision {e['arch']} {tag} ({_DOCS})"
+        out.append(
+            TorchSource(
+                e["arch"],
+                e["fname"],
+                e["url"],
+                e["sha256_prefix"],
+                tuple(e.get("options", {}).items()),
+                e["preprocessing"],
+                e.get("top1"),
+                cite,
+                e.get("mapper") or f"{module}:{mapper}",
+            )
+        )
+    return tuple(out)
+
+
 #: torchvision's ImageNet weights, from torchvision 0.29's ``*_Weights`` enums (file, URL,
 #: hash prefix, ``meta["_metrics"]["ImageNet-1K"]["acc@1"]``). One line per file.
 TORCH_SOURCES: tuple[TorchSource, ...] = (
@@ -122,6 +147,8 @@ TORCH_SOURCES: tuple[TorchSource, ...] = (
     _vgg("vgg16_bn", "vgg16_bn-6c64b313.pth", 73.360),
     _vgg("vgg19", "vgg19-dcbb9e9d.pth", 72.376),
     _vgg("vgg19_bn", "vgg19_bn-c79401a0.pth", 74.218),
+    *_entries("zoo.bridge.tv_classic", "TORCHVISION_ENTRIES"),
+    *_entries("zoo.bridge.torch_inception_v3", "TORCHVISION_ENTRIES", "assign_inception_v3"),
 )
 
 

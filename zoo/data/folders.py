@@ -20,7 +20,13 @@ from zoo.data.bundle import DataBundle
 from zoo.data.images import GRAY_MODES, decode_many
 from zoo.data.progress import Progress, progress_enabled
 from zoo.data.screen import screen_folder
-from zoo.data.screen_report import DataError, ImageRecord, ScreenReport, SkippedFile
+from zoo.data.screen_report import (
+    DataError,
+    ImageRecord,
+    ScreenReport,
+    SkippedFile,
+    printable_name,
+)
 from zoo.data.splits import SPLITS, LoadOptions, carve, fingerprint
 
 __all__ = ["from_folder"]
@@ -147,7 +153,7 @@ def _from_entry(arrays: dict, meta: dict):
         raw = meta["report"]
         report = ScreenReport(
             root=raw["root"],
-            class_names=tuple(raw["class_names"]),
+            class_names=tuple(printable_name(n) for n in raw["class_names"]),
             images=tuple(ImageRecord(**r) for r in raw["images"]),
             skipped=tuple(SkippedFile(**s) for s in raw["skipped"]),
             splits=tuple(raw["splits"]),

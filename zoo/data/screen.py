@@ -32,7 +32,13 @@ from zoo.data.images import (
     open_image,
 )
 from zoo.data.progress import Progress
-from zoo.data.screen_report import DataError, ImageRecord, ScreenReport, SkippedFile
+from zoo.data.screen_report import (
+    DataError,
+    ImageRecord,
+    ScreenReport,
+    SkippedFile,
+    printable_name,
+)
 
 __all__ = [
     "SPLIT_NAMES",
@@ -231,9 +237,10 @@ def _scan_split(
         elif not entry.is_dir():
             skipped.append(SkippedFile(rel(entry.path), "file outside any class folder"))
         else:
-            class_names.append(entry.name)
+            name = printable_name(entry.name)  # a class name is shown and saved: no lone bytes
+            class_names.append(name)
             found = _scan_class(Path(entry.path), rel, skipped)
-            candidates.extend((split, entry.name, path) for path in found)
+            candidates.extend((split, name, path) for path in found)
     return class_names
 
 

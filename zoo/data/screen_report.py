@@ -19,6 +19,7 @@ __all__ = [
     "ImageRecord",
     "ScreenReport",
     "SkippedFile",
+    "printable_name",
     "read_skipped_listing",
     "skipped_listing",
     "skipped_summary",
@@ -77,10 +78,26 @@ class ImageRecord:
 
 @dataclasses.dataclass(frozen=True)
 class SkippedFile:
-    """A file (or folder, ending in ``/``) left out, and why."""
+    """A file (or folder, ending in ``/``) left out, and why.
+
+    ``path`` is printable: the bytes of a file name that is not UTF-8 (Linux
+    allows any bytes) are shown as ``\\xNN`` escapes (`printable_name`).
+    """
 
     path: str
     reason: str
+
+    def __post_init__(self):
+        object.__setattr__(self, "path", printable_name(self.path))
+
+
+def printable_name(name: str) -> str:
+    """``name`` with the undecodable bytes of a non-UTF-8 file name as ``\\xNN`` escapes."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return name
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,7 +162,8 @@ class ScreenReport:
         """sha256 over every usable file's split, path, label and content."""
         digest = hashlib.sha256()
         for r in self.images:
-            digest.update(f"{r.split}\0{r.path}\0{r.label}\0{r.sha256}\n".encode())
+            row = f"{r.split}\0{r.path}\0{r.label}\0{r.sha256}\n"
+            digest.update(row.encode("utf-8", "surrogateescape"))  # non-UTF-8 names
         return digest.hexdigest()
 
     def files(self, split: str | None = None) -> list[ImageRecord]:

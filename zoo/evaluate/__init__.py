@@ -37,6 +37,9 @@ The package's modules:
 - `zoo.evaluate.predicting`: `predict`;
 - `zoo.evaluate.reporting`: `plot_confusion_matrix`, `report_to_json`,
   `format_report` and `describe_evaluation`.
+- `zoo.evaluate.explain`: Grad-CAM, `grad_cam` on arrays and `explain` on
+  image files (``zoo explain``);
+- `zoo.evaluate.viz`: `plot_filters` and `plot_feature_maps` (``zoo viz``).
 
 A plain folder of class subfolders (no ``train/val/test``) is evaluated as a
 whole (report ``split`` ``"all"``); ``tta="flip"`` in `evaluate` and `predict`

@@ -167,17 +167,22 @@ def _from_run(path: Path) -> TrainedModel:
     from zoo.training.config import TrainConfig
 
     data = record.get("data") if isinstance(record.get("data"), dict) else {}
+    from zoo.errors import FileFormatError
+
     try:
         config = TrainConfig.from_dict(record["config"]) if record.get("config") else None
     except ValueError as err:
-        from zoo.errors import FileFormatError
-
         raise FileFormatError(path / RUN_JSON, f"its config is invalid: {err}") from None
+    try:  # read, not trusted: sizes bounded (Preprocessing refuses a huge pad_to)
+        prep = record.get("preprocessing")
+        prep = Preprocessing.from_dict(prep) if isinstance(prep, dict) else None
+    except (ValueError, TypeError) as err:
+        raise FileFormatError(path / RUN_JSON, f"its preprocessing is invalid: {err}") from None
     shape = data.get("input_shape")
     return _trained(
         load_model(model_file),
         data.get("class_names"),
-        record.get("preprocessing"),
+        prep,
         f"run {path} ({model_file.name})",
         config=config,
         data_shape=tuple(int(v) for v in shape) if shape else None,

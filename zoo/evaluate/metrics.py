@@ -25,6 +25,7 @@ def evaluate(
     batch_size: int | None = None,
     root=None,
     tta: str = "none",
+    progress: bool | None = None,
 ) -> dict:
     """Accuracy, per-class precision/recall/F1 and the confusion matrix on one split.
 
@@ -46,6 +47,8 @@ def evaluate(
         tta: test-time augmentation: ``"none"`` (default) or ``"flip"`` (the
             mean of the class probabilities of each image and of its
             horizontal mirror).
+        progress: count the prediction batches on stderr: True, False, or
+            None (the default) when stderr is a terminal.
 
     Returns:
         A dict: ``model``, ``data``, ``split`` (``"all"`` for a whole
@@ -75,7 +78,7 @@ def evaluate(
     bundle, key = _load_split(data, split, config)
     bundle, trained = _conform(bundle, data, key, trained, whole=key != split)
     prepared = prepare_split(bundle, key, trained.preprocessing, config)
-    outputs, encoded = _outputs(trained.model, prepared, config, tta)
+    outputs, encoded = _outputs(trained.model, prepared, config, tta, progress)
     y_true = _int_labels(encoded)
     y_pred = _int_labels(_probabilities(outputs, config) if outputs.shape[-1] == 1 else outputs)
     report = classification_report(y_true, y_pred, trained.class_names)
@@ -166,20 +169,27 @@ def flip_images(x) -> np.ndarray:
     return np.ascontiguousarray(np.flip(np.asarray(x), axis=axis))
 
 
-def _outputs(model, prepared, config, tta: str):
+def _outputs(model, prepared, config, tta: str, progress: bool | None = None):
     """``(outputs, encoded labels)``: raw outputs, or averaged probabilities with TTA."""
+    from zoo.training.batch_progress import BatchProgress
+
+    passes = 1 if tta == "none" else 2
     if isinstance(prepared, tuple):
         encoded = prepared[1]
+        total = passes * -(-len(encoded) // config.batch_size)
+        counter = BatchProgress("evaluating", total, enabled=progress)
+
+        def predict_fn(x):
+            return model.predict(x, batch_size=config.batch_size, verbose=0, callbacks=[counter])
+
         if tta == "none":
-            outputs = model.predict(prepared[0], batch_size=config.batch_size, verbose=0)
+            outputs = predict_fn(prepared[0])
         else:
-
-            def predict_fn(x):
-                return model.predict(x, batch_size=config.batch_size, verbose=0)
-
             outputs = tta_probabilities(predict_fn, prepared[0], config, tta)
+        counter.counter.close()
     else:
         outs, labels = [], []
+        counter = BatchProgress("evaluating", len(prepared), enabled=progress).counter
         for i in range(len(prepared)):
             x, y = prepared[i]
             if tta == "none":
@@ -187,6 +197,8 @@ def _outputs(model, prepared, config, tta: str):
             else:
                 outs.append(tta_probabilities(model.predict_on_batch, x, config, tta))
             labels.append(np.asarray(y))
+            counter.update(1)
+        counter.close()
         outputs, encoded = np.concatenate(outs), np.concatenate(labels)
     return np.asarray(outputs, dtype=np.float64), encoded
 

@@ -91,6 +91,15 @@ def predict(
 
 def _prepared(trained, path, max_pixels) -> np.ndarray:
     """One image file decoded and preprocessed for ``trained``; errors name the file."""
+    return trained.preprocessing(decoded(trained, path, max_pixels)[None])[0]
+
+
+def decoded(trained, path, max_pixels: int | None = None) -> np.ndarray:
+    """One image file's raw pixels (H, W, C), in the channels and size ``trained`` takes.
+
+    Raises:
+        FileNotFoundError, ValueError (``BadImageError``): naming the file.
+    """
     from zoo.data.images import DEFAULT_MAX_PIXELS, BadImageError, decode_image
 
     name = os.fspath(path)
@@ -106,4 +115,4 @@ def _prepared(trained, path, max_pixels) -> np.ndarray:
             pixels = decode_image(raw, channels=channels, image_size=size, max_pixels=limit)
     except BadImageError as err:
         raise BadImageError(f"{name}: {err}") from None
-    return trained.preprocessing(pixels[None])[0]
+    return pixels

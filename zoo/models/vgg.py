@@ -19,10 +19,23 @@ Reference:
 
 from __future__ import annotations
 
-from zoo.options import VGGBNOptions, VGGOptions
+import dataclasses
+
+from zoo.options import VGGOptions
 from zoo.registry import register_model
 
 PAPER = "Simonyan & Zisserman 2015, arXiv:1409.1556"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class VGGBNOptions(VGGOptions):
+    """`zoo.options.VGGOptions` with ``batch_norm=True``: torchvision's ``vgg*_bn``.
+
+    Attributes:
+        batch_norm: True: conv (with bias) -> BatchNorm -> ReLU, as torchvision's ``vgg*_bn``.
+    """
+
+    batch_norm: bool = True
 
 
 def _stage(n3: int, filters: int, n1: int = 0) -> list:
@@ -149,23 +162,23 @@ def vgg19(o: VGGOptions):
 
 @_vgg_bn_model("vgg11_bn", 132_874_344, "A")
 def vgg11_bn(o: VGGBNOptions):
-    """VGG A with BatchNorm after every conv, torchvision's ``vgg11_bn``; `zoo.options.VGGBNOptions`."""
+    """VGG A with BatchNorm after every conv, torchvision's ``vgg11_bn``; `zoo.models.vgg.VGGBNOptions`."""
     return _vgg("A", o, name="vgg11_bn")
 
 
 @_vgg_bn_model("vgg13_bn", 133_059_624, "B")
 def vgg13_bn(o: VGGBNOptions):
-    """VGG B with BatchNorm after every conv, torchvision's ``vgg13_bn``; `zoo.options.VGGBNOptions`."""
+    """VGG B with BatchNorm after every conv, torchvision's ``vgg13_bn``; `zoo.models.vgg.VGGBNOptions`."""
     return _vgg("B", o, name="vgg13_bn")
 
 
 @_vgg_bn_model("vgg16_bn", 138_374_440, "D")
 def vgg16_bn(o: VGGBNOptions):
-    """VGG D with BatchNorm after every conv, torchvision's ``vgg16_bn``; `zoo.options.VGGBNOptions`."""
+    """VGG D with BatchNorm after every conv, torchvision's ``vgg16_bn``; `zoo.models.vgg.VGGBNOptions`."""
     return _vgg("D", o, name="vgg16_bn")
 
 
 @_vgg_bn_model("vgg19_bn", 143_689_256, "E")
 def vgg19_bn(o: VGGBNOptions):
-    """VGG E with BatchNorm after every conv, torchvision's ``vgg19_bn``; `zoo.options.VGGBNOptions`."""
+    """VGG E with BatchNorm after every conv, torchvision's ``vgg19_bn``; `zoo.models.vgg.VGGBNOptions`."""
     return _vgg("E", o, name="vgg19_bn")

@@ -27,6 +27,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+from zoo.constants import DEFAULT_SEED
 from zoo.training.config_validation import (
     AUGMENTATIONS,
     DISTRIBUTE,
@@ -71,7 +72,9 @@ class TrainConfig:
         clipvalue: clip gradient values to [-clipvalue, clipvalue].
         schedule: one of `SCHEDULES` (epoch-based; see `schedules.py`).
         step_size: ``step`` schedule: epochs between decays (N).
-        gamma: ``step`` schedule: decay factor (lr * gamma^floor(t/N)).
+        gamma: ``step`` and ``multistep``: decay factor (lr * gamma^floor(t/N)).
+        milestones: ``multistep`` schedule: the epochs from which the rate is
+            multiplied by ``gamma`` once more, e.g. ``(91, 136)``.
         decay_rate: k of ``exponential`` (e^-kt) and ``inverse_time``
             (1/(1+kt)).
         plateau_factor: ``plateau``: factor the LR is multiplied by.
@@ -102,7 +105,9 @@ class TrainConfig:
         augment: augmentations as ``((name, strength), ...)``; accepts a list
             of names, ``"name:strength"`` strings or a ``{name: strength}``
             mapping. Names: keys of `AUGMENTATIONS`.
-        seed: global random seed (``None`` = not seeded).
+        seed: global random seed: `DEFAULT_SEED` (1337) unless set, so that a
+            run is reproducible by default; ``None`` = not seeded (``zoo train
+            --seed random`` draws a fresh seed and records it instead).
         validation_split: fraction held out for validation when the data
             has no validation split (0 = none).
         mixed_precision: ``False``; ``"bfloat16"`` (Keras' ``mixed_bfloat16``
@@ -140,6 +145,7 @@ class TrainConfig:
     schedule: str = "none"
     step_size: int = 20
     gamma: float = 0.1
+    milestones: tuple[int, ...] = ()
     decay_rate: float = 0.1
     plateau_factor: float = 0.1
     plateau_patience: int = 5
@@ -168,7 +174,7 @@ class TrainConfig:
     max_norm: float | None = None
     augment: tuple[tuple[str, float], ...] = ()
     # --- execution
-    seed: int | None = None
+    seed: int | None = DEFAULT_SEED
     validation_split: float = 0.1
     mixed_precision: bool | str = False
     jit_compile: bool | str = "auto"
@@ -197,9 +203,10 @@ class TrainConfig:
 
     # --------------------------------------------------------- serialization
     def to_dict(self) -> dict[str, Any]:
-        """Returns a JSON/YAML-ready dict; ``augment`` becomes a mapping."""
+        """Returns a JSON/YAML-ready dict; ``augment`` becomes a mapping, ``milestones`` a list."""
         out = dataclasses.asdict(self)
         out["augment"] = {name: strength for name, strength in self.augment}
+        out["milestones"] = list(self.milestones)
         return out
 
     @classmethod

@@ -36,6 +36,7 @@ MAX_SEED = 2**32 - 1
 SCHEDULES = (
     "none",
     "step",
+    "multistep",
     "exponential",
     "inverse_time",
     "plateau",
@@ -183,6 +184,20 @@ def _check_regularization_and_execution(cfg: Any) -> None:
     _one_of(cfg, "distribute", DISTRIBUTE)
 
 
+def _normalize_milestones(value: Any) -> tuple[int, ...]:
+    """Epochs of a ``multistep`` decay: a list, tuple or ``"91,136"`` string -> increasing ints."""
+    items = value.replace(",", " ").split() if isinstance(value, str) else value
+    if isinstance(items, (int, float)) and not isinstance(items, bool):
+        items = [items]
+    try:
+        out = tuple(int(v) for v in items if not isinstance(v, bool) and float(v) == int(v))
+    except (TypeError, ValueError):
+        out = ()
+    if len(out) != len(list(items)) or any(m < 1 for m in out) or list(out) != sorted(set(out)):
+        _bad("milestones", value, "be increasing whole epochs >= 1, e.g. [91, 136]")
+    return out
+
+
 def _bad(name: str, value: Any, must: str) -> None:
     raise ValueError(f"TrainConfig.{name} must {must}; received {name}={value!r}")
 
@@ -191,6 +206,8 @@ def coerce(name: str, hint: Any, value: Any) -> Any:
     """Checks ``value`` against the field's type hint, converting losslessly."""
     if name == "augment":
         return _normalize_augment(value)
+    if name == "milestones":
+        return _normalize_milestones(value)
     args = typing.get_args(hint)
     optional = type(None) in args
     if value is None:

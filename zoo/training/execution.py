@@ -50,8 +50,14 @@ def distribution_scope(config: TrainConfig):
 
         return tf.distribute.MirroredStrategy().scope()
     if backend == "jax" and config.distribute in ("auto", "data_parallel"):
-        keras.distribution.set_distribution(keras.distribution.DataParallel())
+        from zoo.training import distribute
+
+        distribute.start(config)  # DataParallel (across processes when the environment says so)
         return contextlib.nullcontext()
+    if config.distribute == "data_parallel":
+        from zoo.training import distribute
+
+        distribute.start(config)  # raises: what Keras 3 supports on this backend
     raise ValueError(
         f"distribute={config.distribute!r} is not available on the {backend} backend: use "
         f"'mirrored' (TensorFlow) or 'data_parallel' (JAX), or 'auto'."

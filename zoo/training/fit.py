@@ -19,6 +19,7 @@ Where the pieces live (all still importable from here):
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from zoo.training.config import as_config
@@ -64,6 +65,9 @@ def train(
     overwrite: bool = False,
     evaluate_test: bool = True,
     command: str | None = None,
+    distribute: str | None = None,
+    class_weight: dict | None = None,
+    recipe=None,
 ) -> TrainResult:
     """Trains a registered architecture (by name) or a built Keras model.
 
@@ -88,6 +92,17 @@ def train(
         evaluate_test: evaluate on the data's test split at the end.
         command: the command line that started the run, kept in run.json
             and in a published manifest.
+        distribute: sets ``config.distribute`` (``"data_parallel"``: one
+            process of a data-parallel run on JAX, see
+            `zoo.training.distribute`).
+        class_weight: ``{class index: weight}`` multiplying each example's
+            loss (Keras' ``fit(class_weight=...)``); None: all 1.
+        recipe: start from a training recipe of the architecture
+            (`zoo.recipes`): its name (``"paper"``, ``"fast"``, ``"default"``
+            for the architecture's default) or a ``Recipe``; ``config`` then
+            overrides single fields of it (a dict: its keys; a TrainConfig:
+            the fields that differ from the defaults). run.json records it.
+            None: ``config`` alone, as given.
 
     Returns:
         A ``TrainResult``.
@@ -96,23 +111,63 @@ def train(
         ValueError: bad config, data or model; ``ResumeError`` when a resume
             would not continue the same run.
     """
+    from zoo.training import distribute as distribute_lib
     from zoo.training.steps import finalize_run, fit_run, prepare_run, publish_run, restore_run
 
-    run = prepare_run(
-        model,
-        data,
-        config,
-        run_dir=run_dir,
-        resume=resume,
-        force=force,
-        overwrite=overwrite,
-        preprocessing=preprocessing,
-        model_kwargs=model_kwargs,
-        verbose=verbose,
-        command=command,
-    )
-    restore_run(run, extra_callbacks=callbacks)
-    fit_run(run, verbose=verbose)
-    result = finalize_run(run, evaluate_test=evaluate_test)
-    publish_run(result, save_as, overwrite=overwrite)
+    recipe_record = None
+    if recipe is not None:
+        config, recipe_record = _apply_recipe(model, recipe, config, resume)
+    if distribute is not None:
+        config = as_config(_requested_config(config, run_dir, resume), distribute=distribute)
+    cluster = distribute_lib.start(_requested_config(config, run_dir, resume))
+    kwargs = {"force": force, "overwrite": overwrite, "preprocessing": preprocessing,
+              "model_kwargs": model_kwargs, "verbose": verbose, "command": command}  # fmt: skip
+    with distribute_lib.failures(cluster, run_dir):
+        if cluster.worker:  # a data-parallel worker: the coordinator's run, nothing written
+            kwargs.pop("force"), kwargs.pop("overwrite")
+            run = distribute_lib.prepare_worker(model, data, config, run_dir=run_dir,
+                                                resume=resume, callbacks=callbacks, **kwargs)  # fmt: skip
+        else:
+            run = prepare_run(model, data, config, run_dir=run_dir, resume=resume, **kwargs)
+            _record_recipe(run, recipe_record)
+            restore_run(run, extra_callbacks=callbacks)
+        fit_run(run, verbose=verbose, class_weight=class_weight)
+        result = finalize_run(run, evaluate_test=evaluate_test)
+    distribute_lib.report(cluster, run.built.net)
+    if cluster.coordinator:
+        publish_run(result, save_as, overwrite=overwrite)
     return result
+
+
+def _requested_config(config, run_dir, resume: bool):
+    """The TrainConfig the run will use (a resumed run's own when ``config`` is None)."""
+    if config is None and resume and run_dir is not None:
+        from zoo.training import runs
+
+        with contextlib.suppress(Exception):  # prepare_run reports an unreadable run
+            return runs.config_from_record(runs.RunDirectory(run_dir).record())
+    return as_config(config)
+
+
+def _record_recipe(run, recipe_record) -> None:
+    """Adds the recipe to a new run's run.json (a resumed run keeps its own)."""
+    if recipe_record is not None and run.run is not None:
+        from zoo.training.runs import RUN_JSON, write_json
+
+        write_json(run.run.file(RUN_JSON), {**run.run.record(), "recipe": recipe_record})
+
+
+def _apply_recipe(model, recipe, config, resume: bool) -> tuple:
+    """``(TrainConfig, run.json record)`` of ``recipe`` under ``config`` (`zoo.recipes.recipe_config`)."""
+    if resume:
+        raise ValueError(
+            "recipe: a resumed run keeps the recipe it started from; pass recipe=None."
+        )
+    if not isinstance(model, str):
+        raise ValueError(
+            "recipe: recipes belong to registered architectures; pass the model's name "
+            f"(received a {type(model).__name__})."
+        )
+    from zoo.recipes import recipe_config
+
+    return recipe_config(model, None if recipe == "default" else recipe, config)

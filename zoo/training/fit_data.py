@@ -36,19 +36,21 @@ def load_data(data: Any, config: TrainConfig):
         ValueError: ``data`` is None, or the data cannot be read.
     """
     from zoo import data as data_lib
+    from zoo.training.distribute import local_shard
 
     if isinstance(data, data_lib.DataBundle):
-        return data
+        return local_shard(data)  # a data-parallel process keeps its shard
     if data is None:
         raise ValueError(
             "No data given: pass a folder, an .npz file, 'tfds:NAME' or 'mnist-sample'."
         )
-    return data_lib.load(
+    bundle = data_lib.load(
         data,
         batch_size=config.batch_size,
         validation_split=config.validation_split,
         seed=DEFAULT_SEED if config.seed is None else config.seed,
     )
+    return local_shard(bundle)  # a data-parallel process keeps its shard
 
 
 def data_argument(data: Any) -> str | None:
@@ -121,7 +123,9 @@ def data_kwargs(data: Any, batch_size: int | None, *, shuffle: bool = False) -> 
     """
     if not isinstance(data, tuple):
         return {"x": data}
-    out = {"x": data[0], "y": data[1], "batch_size": batch_size}
+    from zoo.training.distribute import local_batch
+
+    out = {"x": data[0], "y": data[1], "batch_size": local_batch(batch_size)}
     if shuffle:
         out["shuffle"] = True
     return out

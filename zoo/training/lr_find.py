@@ -266,6 +266,7 @@ def lr_find(
     model_kwargs: dict | None = None,
     preprocessing=None,
     verbose: int | str = 0,
+    progress: bool | None = None,
 ) -> LRFindResult:
     """Runs the learning-rate range test and suggests a learning rate.
 
@@ -273,7 +274,10 @@ def lr_find(
     compiled with ``config``'s optimizer and loss, and fed the train split,
     all through ``zoo.training.fit``'s helpers. The initial weights are
     restored after the sweep; a given model is left compiled with
-    ``config``'s optimizer.
+    ``config``'s optimizer (one with auxiliary outputs is swept through a
+    wrapper that stacks them, and is left uncompiled). The sweep records the
+    loss ``zoo.train`` minimizes: for GoogLeNet with ``aux_logits=True``, the
+    weighted total main + 0.3 * (aux1 + aux2).
 
     Args:
         model_or_name: a registered name (built for the data) or a built
@@ -294,6 +298,8 @@ def lr_find(
         model_kwargs: builder kwargs when a name is given.
         preprocessing: a ``Preprocessing`` (default: as ``train``'s).
         verbose: Keras verbosity of the fit. Defaults to 0.
+        progress: count the sweep's steps on stderr: True, False, or None
+            (the default) when stderr is a terminal.
 
     Returns:
         An `LRFindResult`.
@@ -301,6 +307,8 @@ def lr_find(
     Raises:
         ValueError: invalid arguments, or no finite loss at all.
     """
+    from zoo.training.batch_progress import BatchProgress
+
     _check_sweep_arguments(min_lr, max_lr, steps, smoothing, diverge_factor)
     net, config, train_data, name = _sweep_setup(model_or_name, data, config, model_kwargs,
                                                  preprocessing)  # fmt: skip
@@ -311,7 +319,7 @@ def lr_find(
         net.fit(
             **data_kwargs(train_data, config.batch_size, shuffle=True),
             epochs=math.ceil(steps / per_epoch),
-            callbacks=[sweep],
+            callbacks=[sweep, BatchProgress("lr-find", steps, enabled=progress)],
             verbose=verbose,
         )
     finally:
@@ -350,10 +358,15 @@ def _check_sweep_arguments(min_lr, max_lr, steps, smoothing, diverge_factor) -> 
 
 
 def _sweep_setup(model_or_name, data, config, model_kwargs, preprocessing):
-    """The compiled model, the sweep's config, the train split and the model's name."""
+    """The compiled model, the sweep's config, the train split and the model's name.
+
+    A model with auxiliary outputs (GoogLeNet, ``aux_logits=True``) is swept on
+    the total loss ``zoo.train`` minimizes (main + 0.3 * (aux1 + aux2)): its
+    outputs are stacked behind one output, as in `build_trainer`.
+    """
     from zoo.training.config import as_config
     from zoo.training.fit_data import load_data, prepare_split
-    from zoo.training.model_setup import compile_model, resolve_model
+    from zoo.training.model_setup import compile_model, output_loss_weights, resolve_model
     from zoo.training.regularization import RegularizationPolicy
 
     # One batch per callback call; the schedule is this sweep.
@@ -367,8 +380,12 @@ def _sweep_setup(model_or_name, data, config, model_kwargs, preprocessing):
         )
     name, net, prep, _ = resolve_model(model_or_name, bundle, config, model_kwargs, preprocessing)
     name = name or net.name
+    weights = output_loss_weights(net)  # GoogLeNet's aux heads: (1, 0.3, 0.3)
     net = RegularizationPolicy.from_config(config).apply(net)
-    compile_model(net, config, bundle.num_classes)
+    if weights is not None:  # the weighted total loss, as zoo.train's trainer
+        inputs = keras.Input(tuple(net.input_shape[1:]), name="sweep_input")
+        net = keras.Model(inputs, keras.ops.stack(net(inputs), axis=1), name=f"{net.name}_sweep")
+    compile_model(net, config, bundle.num_classes, output_weights=weights)
     train_data = prepare_split(bundle, "train", prep, config)
     if train_data is None:
         raise ValueError(f"{bundle.source} has no train split for the LR range test.")

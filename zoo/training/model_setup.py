@@ -191,7 +191,8 @@ def output_loss_weights(net) -> tuple | None:
     """Loss weights of ``net``'s outputs; None for a single-output model.
 
     GoogLeNet's ``[predictions, aux1, aux2]`` get the paper's
-    `zoo.models.inception.AUX_LOSS_WEIGHTS` (1, 0.3, 0.3).
+    `zoo.models.inception.AUX_LOSS_WEIGHTS` (1, 0.3, 0.3); Inception v3's
+    ``[predictions, aux]`` `zoo.models.inception_v3.AUX_LOSS_WEIGHTS` (1, 0.4).
 
     Raises:
         ValueError: several outputs whose weights the zoo does not know.
@@ -203,6 +204,10 @@ def output_loss_weights(net) -> tuple | None:
     names = list(net.output_names)
     if names == ["predictions", "aux1", "aux2"]:
         return AUX_LOSS_WEIGHTS
+    if names == ["predictions", "aux"]:  # Inception v3
+        from zoo.models.inception_v3 import AUX_LOSS_WEIGHTS as V3_WEIGHTS
+
+        return V3_WEIGHTS
     raise ValueError(
         f"zoo.train knows the loss weights of GoogLeNet's outputs ['predictions', 'aux1', "
         f"'aux2'] only; {net.name!r} has {len(names)} outputs {names} (compile and fit it "

@@ -88,7 +88,7 @@ def plot_history(
         ax.legend(loc="best")
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def compare_runs(
@@ -141,7 +141,7 @@ def compare_runs(
     ax.legend(loc="best")
     if title:
         ax.set_title(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _run_label(source) -> str:
@@ -151,7 +151,7 @@ def _run_label(source) -> str:
     return os.path.basename(path) or path
 
 
-def _save(fig, path) -> str:
+def save_figure(fig, path) -> str:
     """Lays ``fig`` out and writes it to ``path`` as PNG, atomically."""
     from zoo.saving import atomic_write
 

@@ -19,6 +19,7 @@ channel to 3 (grayscale data on an RGB backbone) or averages 3 to 1.
 from __future__ import annotations
 
 import dataclasses
+import operator
 
 import numpy as np
 
@@ -26,6 +27,25 @@ MODES = ("scale", "caffe", "torch", "tf", "none")
 _IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype="float32")
 _IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype="float32")
 _CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype="float32")
+
+
+#: Largest ``pad_to`` side accepted (a run.json or manifest is read, not trusted).
+MAX_PAD_SIDE = 4096
+
+
+def _checked_pad_to(pad_to) -> tuple:
+    """``pad_to`` as ``(height, width)`` ints in 1..`MAX_PAD_SIDE`; ValueError otherwise."""
+    try:
+        sides = tuple(operator.index(d) for d in pad_to if not isinstance(d, bool))
+        ok = len(sides) == 2 == len(pad_to) and all(1 <= d <= MAX_PAD_SIDE for d in sides)
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"preprocessing.pad_to {pad_to!r} is not (height, width) with sides from 1 to "
+            f"{MAX_PAD_SIDE}."
+        )
+    return sides
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +70,7 @@ class Preprocessing:
         if self.mode not in MODES:
             raise ValueError(f"Unknown preprocessing mode {self.mode!r}; expected one of {MODES}.")
         if self.pad_to is not None:
-            object.__setattr__(self, "pad_to", tuple(int(d) for d in self.pad_to))
+            object.__setattr__(self, "pad_to", _checked_pad_to(self.pad_to))
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)

@@ -178,6 +178,13 @@ class RunDirectory:
         record = _require_keys(path, read_json(path, dict), RECORD_KEYS)
         if not isinstance(record["config"], dict) or not isinstance(record["data"], dict):
             raise FileFormatError(path, "'config' and 'data' must be JSON objects.")
+        if record.get("preprocessing") is not None:  # read, not trusted: a huge pad_to refused
+            from zoo.training.preprocess import Preprocessing
+
+            try:
+                Preprocessing.from_dict(record["preprocessing"])
+            except (ValueError, TypeError) as err:
+                raise FileFormatError(path, f"its preprocessing is invalid: {err}") from None
         return record
 
     def remove_stale_temporaries(self) -> list[str]:

@@ -9,6 +9,7 @@ initial_epoch=k)``) continues exactly where it stopped.
 | name          | formula                                                     |
 | ------------- | ----------------------------------------------------------- |
 | step          | a0 * gamma ** floor(t / N)                                  |
+| multistep     | a0 * gamma ** (number of milestones m_i <= t)               |
 | exponential   | a0 * exp(-k t)                                              |
 | inverse_time  | a0 / (1 + k t)                                              |
 | cosine        | m + (a0 - m) (1 + cos(pi t / T)) / 2                        |
@@ -35,6 +36,7 @@ __all__ = [
     "ExponentialDecay",
     "InverseTimeDecay",
     "LinearWarmup",
+    "MultiStepDecay",
     "OneCycle",
     "StepDecay",
     "deserialize_schedule",
@@ -130,6 +132,26 @@ class StepDecay(EpochSchedule):
             "gamma": self.gamma,
             "min_lr": self.min_lr,
         }
+
+
+@_register
+class MultiStepDecay(EpochSchedule):
+    """``max(a0 * gamma ** (milestones <= t), min_lr)`` (He et al.'s CIFAR steps); args alike."""
+
+    def __init__(self, initial_lr: float, milestones=(), gamma: float = 0.1, min_lr: float = 0.0):
+        self.initial_lr = _check("initial_lr", initial_lr, low=0, strict=True)
+        self.milestones = tuple(int(_check("milestones", m, low=1)) for m in milestones)
+        if list(self.milestones) != sorted(set(self.milestones)):
+            raise ValueError(f"milestones must increase; received milestones={milestones!r}")
+        self.gamma = _check("gamma", gamma, low=0, strict=True)
+        self.min_lr = _check("min_lr", min_lr, low=0)
+
+    def _lr(self, epoch):
+        passed = sum(epoch >= m for m in self.milestones)
+        return max(self.initial_lr * self.gamma**passed, self.min_lr)
+
+    def get_config(self):
+        return {**vars(self), "milestones": list(self.milestones)}
 
 
 class _RateDecay(EpochSchedule):

@@ -24,6 +24,7 @@ from zoo.training.schedule_math import (
     ExponentialDecay,
     InverseTimeDecay,
     LinearWarmup,
+    MultiStepDecay,
     OneCycle,
     StepDecay,
     deserialize_schedule,
@@ -40,6 +41,7 @@ __all__ = [
     "ExponentialDecay",
     "InverseTimeDecay",
     "LinearWarmup",
+    "MultiStepDecay",
     "OneCycle",
     "ResumableReduceLROnPlateau",
     "StepDecay",
@@ -70,6 +72,8 @@ def make_schedule(config: Any) -> EpochSchedule | None:
         base = Constant(lr) if config.warmup_epochs else None
     elif name == "step":
         base = StepDecay(lr, config.step_size, config.gamma, config.min_lr)
+    elif name == "multistep":
+        base = MultiStepDecay(lr, config.milestones, config.gamma, config.min_lr)
     elif name == "exponential":
         base = ExponentialDecay(lr, config.decay_rate, config.min_lr)
     elif name == "inverse_time":

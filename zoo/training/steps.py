@@ -276,8 +276,11 @@ def _restore_early_stopping_weights(tr: TrainingRun) -> None:
 
 
 # ---------------------------------------------------------------------- fit
-def fit_run(tr: TrainingRun, verbose: int | str = "auto") -> None:
-    """Step 3: records this session in the run directory and fits the remaining epochs."""
+def fit_run(tr: TrainingRun, verbose: int | str = "auto", class_weight=None) -> None:
+    """Step 3: records this session in the run directory and fits the remaining epochs.
+
+    ``class_weight`` (``{class: weight}``) is Keras' own ``fit`` argument.
+    """
     import keras
 
     config = tr.config
@@ -296,6 +299,7 @@ def fit_run(tr: TrainingRun, verbose: int | str = "auto") -> None:
             initial_epoch=tr.initial_epoch,
             callbacks=tr.callbacks,
             verbose=verbose,
+            **({"class_weight": class_weight} if class_weight else {}),
         )
     except Exception:
         if tr.run is not None and tr.record is None:

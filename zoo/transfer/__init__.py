@@ -12,11 +12,13 @@ A backbone is named by one string:
   are checked, its classifier is cut off and its preprocessing is kept;
 - the path of a ``.keras`` model (loaded with ``safe_mode=True``).
 
-`fine_tune` follows the standard Keras recipe (Chollet, "Transfer learning
-& fine-tuning", keras.io): replace the head; phase 1 trains the head with
-the backbone frozen (BatchNorm in inference mode, moving statistics
-untouched); phase 2 unfreezes the top blocks, BatchNorm still frozen, and
-continues at a lower learning rate. Optional policies (`zoo.transfer.rates`):
+`fine_tune` follows the Keras recipe (Chollet, "Transfer learning &
+fine-tuning", keras.io) with a linear probe first (`zoo.transfer.probe`):
+the head starts as a logistic regression on the frozen features; phase 1
+trains it with the backbone frozen (BatchNorm in inference mode, moving
+statistics untouched); phase 2 unfreezes the top blocks (all by default, at
+once or gradually), BatchNorm still frozen; each phase stops early and the
+best of probe/phase 1/phase 2 on validation is kept (`zoo.transfer.phases`). Optional policies (`zoo.transfer.rates`):
 discriminative per-block rates in phase 2, BatchNorm trained (``bn="train"``);
 biases and normalization parameters never get weight decay. A flat class
 folder gets a test split carved (`zoo.transfer.carving`). Both phases run
@@ -37,7 +39,10 @@ Submodules (the first four re-exported here):
 - `zoo.transfer.embeddings`: `embed`, `Embeddings`;
 - `zoo.transfer.rates`: discriminative rate groups, the BatchNorm policy
   and the no-decay names (not re-exported; `fine_tune` applies them);
-- `zoo.transfer.carving`: the train/val/test carve of a flat class folder.
+- `zoo.transfer.carving`: the train/val/test carve of a flat class folder;
+- `zoo.transfer.probe`: the linear probe, class weights, the channel check,
+  the publish guard;
+- `zoo.transfer.phases`: the phases, gradual unfreezing, the best kept.
 
 None of them imports Keras at import time. Layering: transfer builds on
 `zoo.training` (one training path), `zoo.pretrained`, `zoo.weights` and
@@ -59,8 +64,8 @@ from zoo.transfer.backbone import Backbone, attach_head, load_backbone
 from zoo.transfer.blocks import HEAD_LAYERS as HEAD_LAYERS
 from zoo.transfer.blocks import backbone_blocks, freeze, unfreeze_top
 from zoo.transfer.embeddings import Embeddings, embed
-from zoo.transfer.finetune import PHASE_DIRS as PHASE_DIRS
-from zoo.transfer.finetune import FineTuneResult, fine_tune, linear_probe
+from zoo.transfer.finetune import FineTuneResult, fine_tune, linear_probe, previous_recipe
+from zoo.transfer.phases import PHASE_DIRS as PHASE_DIRS
 
 __all__ = [
     "Backbone",
@@ -73,5 +78,6 @@ __all__ = [
     "freeze",
     "linear_probe",
     "load_backbone",
+    "previous_recipe",
     "unfreeze_top",
 ]

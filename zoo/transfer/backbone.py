@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -156,9 +155,13 @@ def _from_zoo(name, data_shape, weights, preprocessing, kwargs, root) -> Backbon
     import zoo
     from zoo import pretrained
     from zoo import weights as weights_lib
+    from zoo.saved_models import with_checkpoint_hint
     from zoo.training.preprocess import for_model
 
-    spec = zoo.get_spec(name)  # UnknownModelError with suggestions
+    try:
+        spec = zoo.get_spec(name)  # UnknownModelError with suggestions
+    except ValueError as err:
+        raise with_checkpoint_hint(err, name, root) from None
     w = None if weights == "default" else weights
     channels = None
     resolved = weights_lib.resolve(w, root=root)
@@ -222,18 +225,26 @@ def _manifest_preprocessing(manifest: dict) -> Preprocessing:
 
 
 def _sidecar_preprocessing(path: str) -> Preprocessing:
-    """The preprocessing recorded next to a ``.keras`` file (run.json / manifest.json)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    for sidecar in ("manifest.json", "run.json"):
-        file = os.path.join(folder, sidecar)
-        if os.path.isfile(file):
-            try:
-                with open(file, encoding="utf-8") as fh:
-                    record = json.load(fh)
-            except (OSError, ValueError):
-                continue
-            if isinstance(record, dict) and record.get("preprocessing"):
+    """The preprocessing recorded next to a ``.keras`` file: a zoo manifest.json listing it
+    (complete, unmodified, the file's sha256 matching: `check_manifest`), else run.json."""
+    from zoo.jsonio import read_json
+    from zoo.saved_models import ChecksumError, check_manifest, sha256_file
+
+    folder, name = os.path.split(os.path.abspath(path))
+    manifest = os.path.join(folder, "manifest.json")
+    if os.path.isfile(manifest):
+        record = read_json(manifest, dict)
+        if {"format", "files", "class_names", "preprocessing"} & set(record):
+            files = check_manifest(record, manifest)["files"]  # the manifest's own hash too
+            if name in files:
+                if sha256_file(path) != str(files[name]).lower():
+                    raise ChecksumError(f"{path} does not match the sha256 in {manifest}.")
                 return _manifest_preprocessing(record)
+    run = os.path.join(folder, "run.json")
+    if os.path.isfile(run):
+        record = read_json(run, dict)
+        if record.get("preprocessing"):
+            return _manifest_preprocessing(record)
     return Preprocessing()
 
 

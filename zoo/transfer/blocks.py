@@ -133,6 +133,27 @@ def unfreeze_top(model, layer_names: Sequence[str], unfreeze) -> list[str]:
     Raises:
         ValueError: K beyond the number of blocks, or a prefix no layer has.
     """
+    names = []
+    for layer in check_unfreeze(model, layer_names, unfreeze):
+        if _is_batch_norm(layer):
+            layer.trainable = False
+            continue
+        layer.trainable = True
+        if layer.weights:
+            names.append(layer.name)
+    return names
+
+
+def check_unfreeze(model, layer_names: Sequence[str], unfreeze) -> list:
+    """The layers ``unfreeze`` selects (see `unfreeze_top`), changing nothing.
+
+    `zoo.transfer.fine_tune` calls it before phase 1, so that a bad value fails
+    before any training.
+
+    Raises:
+        ValueError: K beyond the number of blocks (naming ``unfreeze`` /
+            ``--unfreeze`` and the number of blocks), or a prefix no layer has.
+    """
     blocks = backbone_blocks(model, layer_names)
     ordered = [layer for _, members in blocks for layer in members]
     if isinstance(unfreeze, bool) or not isinstance(unfreeze, (int, str)):
@@ -144,30 +165,20 @@ def unfreeze_top(model, layer_names: Sequence[str], unfreeze) -> list[str]:
     if isinstance(unfreeze, int):
         if unfreeze < 0 or unfreeze > len(blocks):
             raise ValueError(
-                f"unfreeze={unfreeze}: the backbone has {len(blocks)} blocks "
-                f"({_block_list(blocks)}); choose 0..{len(blocks)} or a layer-name prefix."
+                f"unfreeze={unfreeze} (--unfreeze {unfreeze}): the backbone has {len(blocks)} "
+                f"blocks, groups of layers ({_block_list(blocks)}); choose 0..{len(blocks)}, "
+                f"'all' or a layer-name prefix."
             )
-        chosen = [layer for _, members in blocks[len(blocks) - unfreeze :] for layer in members]
-    elif unfreeze == "all":
-        chosen = ordered
-    else:
-        start = next(
-            (i for i, layer in enumerate(ordered) if layer.name.startswith(unfreeze)), None
+        return [layer for _, members in blocks[len(blocks) - unfreeze :] for layer in members]
+    if unfreeze == "all":
+        return ordered
+    start = next((i for i, layer in enumerate(ordered) if layer.name.startswith(unfreeze)), None)
+    if start is None:
+        raise ValueError(
+            f"No backbone layer name starts with {unfreeze!r} (--unfreeze); blocks: "
+            f"{_block_list(blocks)}."
         )
-        if start is None:
-            raise ValueError(
-                f"No backbone layer name starts with {unfreeze!r}; blocks: {_block_list(blocks)}."
-            )
-        chosen = ordered[start:]
-    names = []
-    for layer in chosen:
-        if _is_batch_norm(layer):
-            layer.trainable = False
-            continue
-        layer.trainable = True
-        if layer.weights:
-            names.append(layer.name)
-    return names
+    return ordered[start:]
 
 
 def _block_list(blocks) -> str:

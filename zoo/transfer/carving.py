@@ -19,7 +19,7 @@ import numpy as np
 
 from zoo.data.splits import carve
 
-__all__ = ["SPLITS_JSON", "carve_folder", "carve_three", "is_flat_folder"]
+__all__ = ["SPLITS_JSON", "carve_folder", "carve_three", "is_flat_folder", "load_carved"]
 
 SPLITS_JSON = "splits.json"
 
@@ -144,3 +144,35 @@ def _decode(records, root: Path, size, channels, *_):
     with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
         list(pool.map(work, range(len(records))))
     return x, np.array([r.label for r in records], dtype=np.int32)
+
+
+def load_carved(data, config, test_split, run_dir, *, resume: bool, force: bool):
+    """The data bundle, a flat class folder carved into train/val/test.
+
+    Returns:
+        ``(bundle, splits)``: ``splits`` is the carve (saved as
+        ``<run_dir>/splits.json``), or None for data that has its own splits.
+
+    Raises:
+        ValueError: a bad ``test_split``, or (on resume, unless ``force``) a
+            carve that differs from the one the run saved.
+    """
+    from zoo.training.fit import load_data
+    from zoo.training.runs import read_json, write_json
+
+    if isinstance(test_split, bool) or not isinstance(test_split, (int, float)):
+        raise ValueError(f"test_split must be a fraction in [0, 0.5); received {test_split!r}.")
+    if not (test_split and is_flat_folder(data)):
+        return load_data(data, config), None
+    bundle, splits = carve_folder(data, config, test_split=float(test_split))
+    if run_dir is None:
+        return bundle, splits
+    path = os.path.join(os.fspath(run_dir), SPLITS_JSON)
+    if resume and os.path.exists(path) and not force and read_json(path) != splits:
+        raise ValueError(
+            f"{path}: the folder's carve (train/val/test files) differs from the one this run "
+            f"was trained on; resume with force=True to continue anyway."
+        )
+    os.makedirs(os.fspath(run_dir), exist_ok=True)
+    write_json(path, splits)
+    return bundle, splits
