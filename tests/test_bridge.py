@@ -324,7 +324,7 @@ def test_architectures_without_published_weights_are_refused():
     import zoo
     from zoo.weights import WeightsError
 
-    with pytest.raises(WeightsError, match="no imagenet:keras weights .* it has imagenet:torch"):
+    with pytest.raises(WeightsError, match="no imagenet:keras weights .*it has imagenet:torch"):
         zoo.build_model("resnet18", weights="imagenet:keras")
     with pytest.raises(WeightsError, match="no ImageNet weights"):
         zoo.build_model("lenet5", weights="imagenet")

@@ -33,6 +33,10 @@ class VGGBNOptions(VGGOptions):
 
     Attributes:
         batch_norm: True: conv (with bias) -> BatchNorm -> ReLU, as torchvision's ``vgg*_bn``.
+        kernel_initializer: ``"glorot_uniform"``.
+        dropout: 0.5 on fc1 and fc2.
+        fc_units: width of fc1 and fc2.
+        dense_activation: of fc1 and fc2 (`zoo.options.DenseHeadOptions`).
     """
 
     batch_norm: bool = True
@@ -162,23 +166,39 @@ def vgg19(o: VGGOptions):
 
 @_vgg_bn_model("vgg11_bn", 132_874_344, "A")
 def vgg11_bn(o: VGGBNOptions):
-    """VGG A with BatchNorm after every conv, torchvision's ``vgg11_bn``; `zoo.models.vgg.VGGBNOptions`."""
+    """VGG A with BatchNorm after every conv, torchvision's ``vgg11_bn``; `VGGBNOptions`.
+
+    Reference:
+        Simonyan & Zisserman, ICLR 2015 (arXiv:1409.1556), Table 1; BatchNorm as torchvision.
+    """
     return _vgg("A", o, name="vgg11_bn")
 
 
 @_vgg_bn_model("vgg13_bn", 133_059_624, "B")
 def vgg13_bn(o: VGGBNOptions):
-    """VGG B with BatchNorm after every conv, torchvision's ``vgg13_bn``; `zoo.models.vgg.VGGBNOptions`."""
+    """VGG B with BatchNorm after every conv, torchvision's ``vgg13_bn``; `VGGBNOptions`.
+
+    Reference:
+        Simonyan & Zisserman, ICLR 2015 (arXiv:1409.1556), Table 1; BatchNorm as torchvision.
+    """
     return _vgg("B", o, name="vgg13_bn")
 
 
 @_vgg_bn_model("vgg16_bn", 138_374_440, "D")
 def vgg16_bn(o: VGGBNOptions):
-    """VGG D with BatchNorm after every conv, torchvision's ``vgg16_bn``; `zoo.models.vgg.VGGBNOptions`."""
+    """VGG D with BatchNorm after every conv, torchvision's ``vgg16_bn``; `VGGBNOptions`.
+
+    Reference:
+        Simonyan & Zisserman, ICLR 2015 (arXiv:1409.1556), Table 1; BatchNorm as torchvision.
+    """
     return _vgg("D", o, name="vgg16_bn")
 
 
 @_vgg_bn_model("vgg19_bn", 143_689_256, "E")
 def vgg19_bn(o: VGGBNOptions):
-    """VGG E with BatchNorm after every conv, torchvision's ``vgg19_bn``; `zoo.models.vgg.VGGBNOptions`."""
+    """VGG E with BatchNorm after every conv, torchvision's ``vgg19_bn``; `VGGBNOptions`.
+
+    Reference:
+        Simonyan & Zisserman, ICLR 2015 (arXiv:1409.1556), Table 1; BatchNorm as torchvision.
+    """
     return _vgg("E", o, name="vgg19_bn")
