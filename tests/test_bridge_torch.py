@@ -488,3 +488,21 @@ def test_torch_and_caffe_preprocessing_keep_one_and_four_channel_inputs():
     np.testing.assert_allclose(
         rgb[0, 0, 0], -np.array([0.485, 0.456, 0.406]) / np.array([0.229, 0.224, 0.225]), rtol=1e-6
     )
+
+
+def test_other_torchvision_entries_resolve_through_the_same_table(keras_home):
+    """AlexNet (zoo.bridge.tv_classic) and Inception v3 (zoo.bridge.torch_inception_v3) are
+    table entries too: ``weights="imagenet"`` looks for torchvision's published file."""
+    import zoo
+    from zoo.weights import MissingWeightsError, imagenet_preprocessing
+
+    cases = [
+        ("alexnet_tv", {}, "imagenet", "alexnet-owt-7be5be79.pth"),
+        ("inception_v3", {"bn_scale": True, "pool_include_pad": True}, "imagenet",
+         "inception_v3_google-0cc3c7bd.pth"),
+    ]  # fmt: skip
+    for arch, options, weights, fname in cases:
+        with pytest.raises(MissingWeightsError) as info:
+            zoo.build_model(arch, include_top=False, weights=weights, **options)
+        assert info.value.fname == fname and fname in str(info.value)
+    assert imagenet_preprocessing("alexnet_tv", "imagenet") == "torch"
