@@ -200,10 +200,10 @@ def _fc1_converter(model):
         units = weight.shape[0]
         if weight.shape[1] != c * 49:
             return weight.T  # the shape check reports it
-        kernel = weight.reshape(units, c, 7, 7).astype(np.float64)
-        folded = np.einsum("ocij,ih,jw->hwco", kernel, adaptive_pool_matrix(7, h),
-                           adaptive_pool_matrix(7, w))  # fmt: skip
-        return folded.reshape(h * w * c, units).astype(np.float32)
+        kernel = weight.reshape(units, c, 7, 7)
+        ph, pw = (adaptive_pool_matrix(7, n).astype(np.float32) for n in (h, w))
+        folded = np.tensordot(np.tensordot(kernel, ph, axes=([2], [0])), pw, axes=([2], [0]))
+        return folded.transpose(2, 3, 1, 0).reshape(h * w * c, units)  # (o, c, h, w) -> hwc, o
 
     return convert
 
