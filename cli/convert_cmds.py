@@ -19,11 +19,17 @@ from cli.params import user_errors
     type=click.Path(dir_okay=False),
 )
 @click.option(
-    "--arch", help="The zoo architecture (default: from the published file name, e.g. vgg16)."
+    "--arch",
+    help="The zoo architecture (default: from the published file name, e.g. vgg16); needed "
+    "for timm's model.safetensors.",
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing output and manifest.")
 def convert_cmd(src, output, arch, force):
-    """Convert a keras.applications ImageNet .h5 file (SRC) into zoo weights plus a manifest."""
+    """Convert an ImageNet weights file (SRC) into zoo weights plus a manifest.
+
+    SRC: a keras.applications .h5, a torchvision .pth (needs torch) or timm's
+    model.safetensors (give --arch).
+    """
     from zoo.bridge.convert import manifest_path
 
     if not output.endswith(".weights.h5"):

@@ -160,7 +160,7 @@ def parse_model_args(pairs) -> dict:
     return kwargs
 
 
-WEIGHTS_HELP = "'default' (the backbone's pretrained weights), 'none', 'imagenet', a file or a checkpoint name."
+WEIGHTS_HELP = "'default' (the backbone's pretrained weights), 'none', 'imagenet' (or 'imagenet:keras', 'imagenet:torchvision[-v1|-v2]'), a file or a checkpoint name."
 
 
 def weights_option(help: str = WEIGHTS_HELP) -> Decorator:

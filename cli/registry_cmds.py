@@ -97,11 +97,11 @@ def _imagenet_rows(pattern) -> list:
     ]
     if not found:
         return []
-    rows = [("architecture", "source", "file (with top / [_notop])", "preprocessing", "cached")]
+    rows = [("architecture", "source", "file", "preprocessing", "top-1 %", "cached")]
     for w in found:
-        cached = [k for k in ("top", "notop") if w[f"cached_{k}"]]
-        rows.append((w["arch"], w["source"], w["top"][: -len(".h5")] + "[_notop].h5",
-                     w["preprocessing"], "+".join(cached) or "no"))  # fmt: skip
+        top1 = "-" if w.get("top1") is None else f"{w['top1']:.2f}"
+        rows.append((w["arch"], w["source"], w["file"], w["preprocessing"], top1,
+                     w["cached"]))  # fmt: skip
     return rows
 
 

@@ -279,7 +279,7 @@ def test_imagenet_keras_resolves_through_keras_cache(folder, keras_home, monkeyp
         np.testing.assert_allclose(model(x), want, rtol=1e-5, atol=1e-4 * np.abs(want).max())
     assert imagenet_preprocessing("vgg16", "imagenet:keras") == "caffe"
     assert imagenet_preprocessing("resnet50", f"/x/{fname.replace('vgg16', 'resnet50')}") == "caffe"
-    assert imagenet_preprocessing("resnet18", "imagenet") is None
+    assert imagenet_preprocessing("lenet5", "imagenet") is None
     with pytest.raises(WeightsError, match="Unknown ImageNet weight source 'tv'"):
         zoo.build_model("vgg16", input_shape=(64, 64, 3), weights="imagenet:tv")
     _register(monkeypatch, "vgg16", "0" * 32)  # now the cached file's hash differs
@@ -316,7 +316,7 @@ def test_imagenet_keras_offline_names_file_url_and_place(keras_home, monkeypatch
     assert "\n" not in str(err)
     calls.clear()  # v1.5 (the default stride placement) is refused before any download
     with pytest.raises(WeightsError, match="stride_on='1x1'"):
-        zoo.build_model("resnet50", input_shape=(64, 64, 3), weights="imagenet")
+        zoo.build_model("resnet50", input_shape=(64, 64, 3), weights="imagenet:keras")
     assert calls == []
 
 
@@ -324,8 +324,10 @@ def test_architectures_without_published_weights_are_refused():
     import zoo
     from zoo.weights import WeightsError
 
-    with pytest.raises(WeightsError, match="no ImageNet weights"):
+    with pytest.raises(WeightsError, match="no imagenet:keras weights .*it has imagenet:torch"):
         zoo.build_model("resnet18", weights="imagenet:keras")
+    with pytest.raises(WeightsError, match="no ImageNet weights"):
+        zoo.build_model("lenet5", weights="imagenet")
 
 
 def test_fine_tuning_backbone_gets_the_options_and_preprocessing_of_its_weights(folder, tmp_path):

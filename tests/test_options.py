@@ -29,6 +29,8 @@ OVERRIDES = {
                 "dense_activation": None},
     "vgg": {"kernel_initializer": "glorot_uniform", "dropout": 0.5, "fc_units": 4096,
             "dense_activation": None},
+    **{f"vgg{d}_bn": {"kernel_initializer": "glorot_uniform", "dropout": 0.5, "fc_units": 4096,
+                      "dense_activation": None, "batch_norm": True} for d in (11, 13, 16, 19)},
     "inception": {
         "kernel_initializer": "glorot_uniform", "dropout": 0.4, "aux_logits": False, "lrn": True,
     },

@@ -10,10 +10,15 @@
   published weights (``vgg16``, ``vgg19``, ``resnet50/101/152`` with
   ``stride_on="1x1"``), ``"imagenet"`` or ``"imagenet:keras"`` loads the
   ``keras.applications`` files through `zoo.bridge` (same cache, URL and hash);
+  ``"imagenet:torchvision"`` (``-v1``/``-v2``) torchvision's files for ``resnet18..152``
+  (v1.5, the default ``stride_on="3x3"``), ``vgg11..19`` and ``vgg11_bn..vgg19_bn``; plain
+  ``"imagenet"`` is the first of the two that fits the model's options
+  (`zoo.bridge.imagenet`);
 - the path of a local file: a Keras weights file (``*.weights.h5``; a
   legacy ``*.h5`` weights file for a ``keras.applications`` model, or one of
   the published ``keras.applications`` ImageNet files for the zoo's
-  architectures above, mapped by `zoo.bridge.keras_h5`) or a
+  architectures above, mapped by `zoo.bridge.keras_h5`), a torchvision ``.pth`` or
+  timm ``model.safetensors`` file (`zoo.bridge.imagenet.load_torch_file`), or a
   ``.keras`` model, loaded with ``safe_mode=True``, whose weights are copied
   layer by layer (by name, so a model with its top fits a backbone without);
 - the name of a checkpoint in ``saved_models/`` (``zoo.pretrained``), whose
@@ -103,7 +108,7 @@ class ResolvedWeights:
 
 
 #: The sources ``weights="imagenet:<source>"`` may name for the zoo's own architectures.
-IMAGENET_SOURCES = ("keras",)
+IMAGENET_SOURCES = ("keras", "torchvision", "torchvision-v1", "torchvision-v2")
 
 
 def resolve(weights, *, root=None) -> ResolvedWeights:
@@ -170,7 +175,9 @@ def load_weights(model, weights, *, root=None) -> None:
     if resolved.kind == "none":
         return
     if resolved.kind == "imagenet":
-        _load_imagenet(model)
+        from zoo.bridge.imagenet import load_imagenet
+
+        load_imagenet(model, resolved.source)
         return
     if resolved.kind == "pretrained":
         from zoo import pretrained
@@ -199,54 +206,34 @@ def load_weights(model, weights, *, root=None) -> None:
 
         load_keras_h5(model, path)
         return
+    if lower.endswith((".pth", ".pt", ".bin", ".safetensors")):
+        from zoo.bridge.imagenet import load_torch_file
+
+        load_torch_file(model, path)
+        return
     raise WeightsError(
-        f"Unsupported weights file {path!r}: expected a '.weights.h5' file, a '.keras' model "
-        f"or a published keras.applications '.h5' ImageNet file."
+        f"Unsupported weights file {path!r}: expected a '.weights.h5' file, a '.keras' model, "
+        f"a published keras.applications '.h5' or torchvision '.pth' ImageNet file, or timm's "
+        f"'.safetensors'."
     )
 
 
-def _load_imagenet(model) -> None:
-    """``weights="imagenet"`` / ``"imagenet:keras"`` for a zoo architecture (`zoo.bridge`)."""
-    from zoo.bridge import keras_source
-
-    arch = getattr(model, "zoo_model", None) or model.name
-    if keras_source(arch) is None:
-        raise WeightsError(
-            f"{model.name!r} is a zoo architecture; there are no ImageNet weights for it. "
-            f"Use a keras.applications backbone (e.g. 'ResNet50', 'MobileNetV2') for "
-            f"ImageNet weights, or a zoo checkpoint (`zoo.list_pretrained()`)."
-        )
-    from zoo.bridge.keras_h5 import check_options, imagenet_file, load_keras_h5
-
-    check_options(
-        model, keras_source(arch), f"imagenet:keras weights of {arch}"
-    )  # before a download
-    path = imagenet_file(arch, _has_layer(model, "predictions"))
-    load_keras_h5(model, path, arch=arch)
-
-
-def _has_layer(model, name: str) -> bool:
-    return any(layer.name == name for layer in model.layers)
-
-
-def imagenet_preprocessing(arch: str, weights) -> str | None:
+def imagenet_preprocessing(arch: str, weights, options: dict | None = None) -> str | None:
     """The preprocessing mode (`zoo.training.preprocess`) ImageNet ``weights`` of ``arch`` need.
 
-    ``"caffe"`` (BGR, ImageNet mean subtracted) for the ``keras.applications``
-    files of ``vgg16/19`` and ``resnet50/101/152``, whether named as
-    ``"imagenet"``/``"imagenet:keras"`` or by their published file name;
-    None for other weights (the zoo's default applies).
+    ``"caffe"`` (BGR, ImageNet mean subtracted) for the ``keras.applications`` files,
+    ``"torch"`` (RGB / 255, ImageNet mean and std) for torchvision's and timm's, whether
+    named as ``"imagenet[:source]"`` (resolved against ``options``, the model's, defaults
+    filled in: `zoo.bridge.imagenet.choose_source`) or by a file path; None for other
+    weights (the zoo's default applies) and for ImageNet weights that do not exist.
     """
-    from zoo.bridge import keras_source
+    from zoo.bridge.imagenet import full_options, source_for_weights
 
-    source = keras_source(arch)
-    if source is None or weights is None:
+    try:
+        source = source_for_weights(arch, weights, full_options(arch, dict(options or {})))
+    except (WeightsError, KeyError, ValueError):
         return None
-    text = os.path.basename(os.fspath(weights)).lower()
-    named = text in (source.fname(True), source.fname(False))
-    if named or resolve_is_imagenet(weights):
-        return source.preprocessing
-    return None
+    return None if source is None else source.preprocessing
 
 
 def resolve_is_imagenet(weights) -> bool:

@@ -17,7 +17,9 @@ values converted where the architectures differ in form but not in function:
   change every ResNet's recorded options for a 1e-8 shift): in training mode
   the batch variance differs by 1e-8, a relative change of ``5e-9 / var``
   (measured in float64 on a random-weight ResNet-101 at 65x65: 1e-15 of the
-  output scale in inference, 3e-6 in training mode).
+  output scale in inference, 3e-6 in training mode);
+- a model with other than 3 input channels gets the RGB input conv adapted as
+  timm's ``adapt_input_conv`` does (1 channel: summed over RGB).
 """
 
 from __future__ import annotations
@@ -133,8 +135,11 @@ def _few(names) -> str:
 
 
 def _convert(model, mapped: dict, source: KerasSource) -> list:
-    """``[(layer, [arrays])]`` in the zoo's weight order, biases folded, epsilons matched."""
+    """``[(layer, [arrays])]`` in the zoo's weight order, biases folded, epsilons matched, the
+    input conv adapted to the model's channels (`zoo.bridge.torch_map.adapt_input_conv`)."""
     import keras
+
+    from zoo.bridge.torch_map import adapt_input_conv
 
     folded: dict[str, np.ndarray] = {}
     out = []
@@ -142,6 +147,8 @@ def _convert(model, mapped: dict, source: KerasSource) -> list:
         if layer.name not in mapped:
             continue
         arrays = [np.asarray(a) for a in mapped[layer.name]]
+        if isinstance(layer, keras.layers.Conv2D) and arrays[0].shape[2] == 3:  # the input conv
+            arrays[0] = adapt_input_conv(arrays[0], int(layer.kernel.shape[2]))
         if isinstance(layer, keras.layers.Conv2D) and not layer.use_bias and len(arrays) == 2:
             folded[f"{layer.name}_bn"] = arrays.pop()
         elif isinstance(layer, keras.layers.BatchNormalization) and len(arrays) == 4:

@@ -5,6 +5,13 @@ Each configuration is a list of stages; a stage is a list of
 configuration C's 1x1 convolutions are plain data. ``A-LRN`` adds Local
 Response Normalization after the first convolution.
 
+``vgg11_bn``, ``vgg13_bn``, ``vgg16_bn`` and ``vgg19_bn`` are torchvision's
+BatchNorm variants (not in the paper; Ioffe & Szegedy 2015 came later): the
+same columns with ``batch_norm=True`` by default, every conv (with its bias,
+as torchvision's) followed by BatchNorm and ReLU; the dense top has none.
+Registered under torchvision's names so its ImageNet weights have an
+architecture to load into (`zoo.bridge.torchvision`).
+
 Reference:
     Simonyan & Zisserman, "Very Deep Convolutional Networks for Large-Scale
     Image Recognition", ICLR 2015 (arXiv:1409.1556).
@@ -12,10 +19,27 @@ Reference:
 
 from __future__ import annotations
 
+import dataclasses
+
 from zoo.options import VGGOptions
 from zoo.registry import register_model
 
 PAPER = "Simonyan & Zisserman 2015, arXiv:1409.1556"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class VGGBNOptions(VGGOptions):
+    """`zoo.options.VGGOptions` with ``batch_norm=True``: torchvision's ``vgg*_bn``.
+
+    Attributes:
+        batch_norm: True: conv (with bias) -> BatchNorm -> ReLU, as torchvision's ``vgg*_bn``.
+        kernel_initializer: ``"glorot_uniform"``.
+        dropout: 0.5 on fc1 and fc2.
+        fc_units: width of fc1 and fc2.
+        dense_activation: of fc1 and fc2 (`zoo.options.DenseHeadOptions`).
+    """
+
+    batch_norm: bool = True
 
 
 def _stage(n3: int, filters: int, n1: int = 0) -> list:
@@ -58,7 +82,7 @@ def _vgg(config: str, o: VGGOptions, *, lrn: bool = False, name: str):
     return blocks.finalize(inputs, x, name=o.name or name)
 
 
-def _vgg_model(name: str, alias: str, params: int, description: str):
+def _vgg_model(name: str, alias: str | None, params: int, description: str, options=VGGOptions):
     """`register_model` with what every VGG shares (family, input sizes, paper)."""
     return register_model(
         name=name,
@@ -67,10 +91,16 @@ def _vgg_model(name: str, alias: str, params: int, description: str):
         min_input_shape=(32, 32, 3),
         paper=PAPER,
         description=description,
-        aliases=(alias,),
+        aliases=(alias,) if alias else (),
         params=params,
-        options=VGGOptions,
+        options=options,
     )
+
+
+def _vgg_bn_model(name: str, params: int, column: str):
+    """`_vgg_model` for torchvision's BatchNorm variant of column ``column``."""
+    description = f"VGG {column} with BatchNorm after every conv (torchvision's {name})"
+    return _vgg_model(name, None, params, description, options=VGGBNOptions)
 
 
 @_vgg_model("vgg11", "vgg_a", 132_863_336, "VGG A: 11 weight layers")
@@ -132,3 +162,43 @@ def vgg19(o: VGGOptions):
         Simonyan & Zisserman, ICLR 2015 (arXiv:1409.1556), Table 1.
     """
     return _vgg("E", o, name="vgg19")
+
+
+@_vgg_bn_model("vgg11_bn", 132_874_344, "A")
+def vgg11_bn(o: VGGBNOptions):
+    """VGG A with BatchNorm after every conv, torchvision's ``vgg11_bn``; `VGGBNOptions`.
+
+    Reference:
+        Simonyan & Zisserman, ICLR 2015 (arXiv:1409.1556), Table 1; BatchNorm as torchvision.
+    """
+    return _vgg("A", o, name="vgg11_bn")
+
+
+@_vgg_bn_model("vgg13_bn", 133_059_624, "B")
+def vgg13_bn(o: VGGBNOptions):
+    """VGG B with BatchNorm after every conv, torchvision's ``vgg13_bn``; `VGGBNOptions`.
+
+    Reference:
+        Simonyan & Zisserman, ICLR 2015 (arXiv:1409.1556), Table 1; BatchNorm as torchvision.
+    """
+    return _vgg("B", o, name="vgg13_bn")
+
+
+@_vgg_bn_model("vgg16_bn", 138_374_440, "D")
+def vgg16_bn(o: VGGBNOptions):
+    """VGG D with BatchNorm after every conv, torchvision's ``vgg16_bn``; `VGGBNOptions`.
+
+    Reference:
+        Simonyan & Zisserman, ICLR 2015 (arXiv:1409.1556), Table 1; BatchNorm as torchvision.
+    """
+    return _vgg("D", o, name="vgg16_bn")
+
+
+@_vgg_bn_model("vgg19_bn", 143_689_256, "E")
+def vgg19_bn(o: VGGBNOptions):
+    """VGG E with BatchNorm after every conv, torchvision's ``vgg19_bn``; `VGGBNOptions`.
+
+    Reference:
+        Simonyan & Zisserman, ICLR 2015 (arXiv:1409.1556), Table 1; BatchNorm as torchvision.
+    """
+    return _vgg("E", o, name="vgg19_bn")

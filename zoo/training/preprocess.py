@@ -7,7 +7,8 @@ its run and manifest, the preprocessing it expects, so ``evaluate``,
 - ``"scale"``: ``x * scale + offset`` (default ``x / 255``).
 - ``"caffe"``, ``"torch"``, ``"tf"``: the ``keras.applications``
   conventions (``imagenet_utils.preprocess_input``), for pretrained
-  keras.applications backbones.
+  keras.applications backbones and the zoo's ImageNet weights (`zoo.bridge`);
+  a 1-channel input gets the mean of the RGB statistics.
 - ``"none"``: the pixels as float32.
 
 ``pad_to`` zero-pads smaller images centrally (LeCun et al. 1998 pad the
@@ -99,10 +100,13 @@ class Preprocessing:
             return x * np.float32(self.scale) + np.float32(self.offset)
         if self.mode == "tf":
             return x / np.float32(127.5) - 1.0
+        c = x.shape[-1]
         if self.mode == "torch":
-            return (x / np.float32(255.0) - _IMAGENET_MEAN) / _IMAGENET_STD
+            return (x / np.float32(255.0) - _per_channel(_IMAGENET_MEAN, c)) / _per_channel(
+                _IMAGENET_STD, c
+            )
         if self.mode == "caffe":
-            return x[..., ::-1] - _CAFFE_MEAN_BGR
+            return x[..., ::-1] - _per_channel(_CAFFE_MEAN_BGR, c)
         return x
 
     def _channels(self, x):
@@ -124,6 +128,17 @@ class Preprocessing:
         if not (ph or pw):
             return x
         return np.pad(x, ((0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)))
+
+
+def _per_channel(values: np.ndarray, channels: int) -> np.ndarray:
+    """RGB statistics for ``channels`` input channels: 3 as they are; 1 (grayscale into a
+    first conv summed over RGB, `zoo.bridge.torch_map.adapt_input_conv`) their mean; other
+    counts repeated R, G, B, R..."""
+    if channels == 3:
+        return values
+    if channels == 1:
+        return values.mean(keepdims=True)
+    return np.resize(values, channels)
 
 
 def for_model(

@@ -189,20 +189,26 @@ def _from_zoo(name, data_shape, weights, preprocessing, kwargs, root) -> Backbon
 def _bridged_weights_setup(name: str, weights, kwargs: dict) -> dict:
     """For ImageNet weights ported by `zoo.bridge`: the options they need and their preprocessing.
 
-    keras.applications' ResNet files fit ``stride_on="1x1"`` only and every such file
-    was trained on Caffe-style inputs (BGR, ImageNet mean subtracted); both are set
-    here unless the caller chose otherwise, so ``zoo finetune resnet50 DATA --weights
-    imagenet`` preprocesses as the weights expect.
+    The source is the one ``zoo.build_model(name, **kwargs, weights=weights)`` loads
+    (`zoo.bridge.imagenet.source_for_weights`): keras.applications' ResNet files fit
+    ``stride_on="1x1"`` and were trained on Caffe-style inputs (BGR, ImageNet mean
+    subtracted); torchvision's fit the zoo's defaults and were trained on ``"torch"`` inputs
+    (RGB / 255, ImageNet mean and std). The options are set here unless the caller chose
+    otherwise, so ``zoo finetune resnet18 DATA --weights imagenet`` preprocesses as the
+    weights expect.
     """
-    from zoo import weights as weights_lib
-    from zoo.bridge import keras_source
+    from zoo.bridge.imagenet import full_options, source_for_weights
+    from zoo.weights import WeightsError
 
-    mode = weights_lib.imagenet_preprocessing(name, weights)
-    if mode is None:
+    try:
+        source = source_for_weights(name, weights, full_options(name, kwargs))
+    except WeightsError:
+        return {}  # zoo.build_model says why
+    if source is None:
         return {}
-    for key, value in keras_source(name).options:
+    for key, value in source.options:
         kwargs.setdefault(key, value)
-    return {"mode": mode}
+    return {"mode": source.preprocessing}
 
 
 def _describe(weights) -> str | None:
