@@ -202,16 +202,13 @@ def train_cmd(name, data, config_path, run_dir, resume, force, overwrite_run, in
         config, recipe = _settings(name, recipe_name, config_path, given, resuming)
     if data is not None:
         _check_data(data)
-    kwargs = params.parse_model_args(model_arg) or None
-    if input_shape:
-        kwargs = {**(kwargs or {}), "input_shape": input_shape}
+    kwargs = _model_kwargs(model_arg, input_shape)
     with user_errors():
         params.check_save_as(save_as, overwrite_saved)
     created = not resuming and not (run_dir and os.path.isdir(run_dir))
     from zoo.training import distribute
 
-    worker = distribute.is_worker(config.distribute if config else None)  # writes nothing
-    run_dir = run_dir if worker else prepare_run_dir(name, run_dir, resuming, overwrite_run)
+    run_dir = _coordinator_run_dir(name, run_dir, resuming, overwrite_run, config)
     data = data if resuming else (data or "mnist-sample")
 
     announce(f"resuming {run_dir}" if resuming else f"{name} on {data}", quiet=quiet)
@@ -251,6 +248,26 @@ def train_cmd(name, data, config_path, run_dir, resume, force, overwrite_run, in
         raise click.ClickException(
             "training diverged (non-finite loss); see the doctor's report above."
         )
+
+
+def _model_kwargs(model_arg, input_shape):
+    """The builder keywords of ``--model-arg`` and ``--input-shape`` (None: none given)."""
+    kwargs = params.parse_model_args(model_arg) or None
+    return {**(kwargs or {}), "input_shape": input_shape} if input_shape else kwargs
+
+
+def _coordinator_run_dir(name, run_dir, resuming: bool, overwrite_run: bool, config):
+    """`prepare_run_dir`, on the coordinator only: a data-parallel worker writes nothing."""
+    from zoo.training import distribute
+
+    mode = (
+        config.get("distribute")
+        if isinstance(config, dict)
+        else getattr(config, "distribute", None)
+    )
+    if distribute.is_worker(mode):
+        return run_dir
+    return prepare_run_dir(name, run_dir, resuming, overwrite_run)
 
 
 def _remove_if_empty(run_dir: str, created: bool) -> None:
