@@ -20,25 +20,25 @@ def _stem(model: str) -> str:
 @click.command("explain", cls=ZooCommand)
 @click.argument("model")
 @click.argument("images", nargs=-1, required=True)
-@click.option("-o", "--output", "out_dir", default="gradcam", show_default=True,
-              help="Folder for the PNGs (<image>_gradcam.png).")  # fmt: skip
+@params.output_option(type=click.Path(file_okay=False), required=False, default="gradcam",
+                      show_default=True, help="Folder for the PNGs (<image>_gradcam.png).")  # fmt: skip
 @click.option("--layer", default=None,
               help="Feature-map layer (default: the last one larger than 1x1).")  # fmt: skip
 @click.option("--class", "class_name", default=None,
               help="Explain this class instead of the predicted one.")  # fmt: skip
 @params.saved_models_option()
-def explain_cmd(model, images, out_dir, layer, class_name):
+def explain_cmd(model, images, output, layer, class_name):
     """Grad-CAM heat maps of IMAGE files under MODEL (run directory, .keras file or name).
 
     Each image is preprocessed as the model was trained; the PNG shows it
     beside the heat map of the regions that raise the explained class's score
     (Selvaraju et al. 2017). Gradients need the TensorFlow, JAX or PyTorch backend.
     """
-    announce(f"Grad-CAM of {model} on {len(images)} image(s) into {os.path.join(out_dir, '')}")
+    announce(f"Grad-CAM of {model} on {len(images)} image(s) into {os.path.join(output, '')}")
     from zoo.evaluate.explain import explain
 
     with user_errors():
-        results = explain(model, list(images), out_dir, layer=layer, class_name=class_name)
+        results = explain(model, list(images), output, layer=layer, class_name=class_name)
     for image, result in zip(images, results, strict=True):
         click.echo(f"{image}: {result.class_name} ({result.probability:.1%}) -> {result.path}")
 

@@ -26,7 +26,7 @@ from zoo.training.config import TrainConfig
 #: Each shared option and the commands that take it (the table is checked both ways:
 #: every listed command has the option, and they all declare it alike).
 SHARED = {
-    "--data": ["train", "evaluate", "lr-find", "tune"],
+    "--data": ["train", "evaluate", "lr-find", "tune", "landscape"],
     "--config": ["train", "finetune", "lr-find", "tune"],
     "--run-dir": ["train", "finetune"],
     "--resume": ["train", "finetune", "tune"],
@@ -34,19 +34,29 @@ SHARED = {
     "--overwrite-run": ["train", "finetune", "tune"],
     "--save-as": ["train", "finetune", "tune"],
     "--overwrite-saved": ["train", "finetune", "tune"],
-    "--saved-models": ["train", "finetune", "tune", "embed", "evaluate", "predict", "models"],
+    "--saved-models": [
+        "train",
+        "finetune",
+        "tune",
+        "embed",
+        "evaluate",
+        "predict",
+        "models",
+        "landscape",
+        "explain",
+    ],
     "--learning-rate": ["train", "finetune"],
-    "--batch-size": ["train", "finetune", "evaluate", "lr-find", "embed", "bench"],
+    "--batch-size": ["train", "finetune", "evaluate", "lr-find", "embed", "bench", "landscape"],
     "--epochs": ["train", "finetune"],
     "--optimizer": ["train", "lr-find"],
-    "--seed": ["train", "lr-find", "tune"],
+    "--seed": ["train", "lr-find", "tune", "landscape"],
     "--quiet": ["train", "finetune"],
     "--input-shape": ["train", "info", "build", "bench"],
     "--num-classes": ["info", "build", "bench"],
     "--model-arg": ["train", "info", "build"],
     "--weights": ["finetune", "embed"],
     "--alpha": ["finetune", "embed"],
-    "--output": ["build", "embed", "export", "plot", "convert"],
+    "--output": ["build", "embed", "export", "plot", "convert", "landscape", "explain"],
     "--jit-compile": ["train", "bench"],
     "--json": ["predict", "bench", "tune-report"],
 }
@@ -130,7 +140,12 @@ def test_every_command_applies_old_spellings():
     """An old spelling reaches its target only through ZooCommand's parser."""
     from cli.aliases import ZooCommand
 
-    assert all(isinstance(command, ZooCommand) for command in cli.commands.values())
+    commands = [
+        sub
+        for command in cli.commands.values()
+        for sub in (command.commands.values() if isinstance(command, click.Group) else [command])
+    ]
+    assert all(isinstance(command, ZooCommand) for command in commands)
 
 
 def test_the_constants_are_the_ones_offered():
