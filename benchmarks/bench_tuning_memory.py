@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 
-from _common import REPO, parser  # noqa: F401  (puts the repository on sys.path)
+from _common import REPO, parser, report  # noqa: F401  (puts the repository on sys.path)
 
 
 def rss_mib() -> float:
@@ -76,9 +76,7 @@ def main() -> int:
         "loadavg": os.getloadavg(),
     }
     print(json.dumps(result, indent=2))
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(result, fh, indent=2)
+    report("tuning memory", result, args.json)
     return 0 if result["within_bound"] else 1
 
 
