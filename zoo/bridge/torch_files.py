@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 
 import numpy as np
 
@@ -97,6 +98,11 @@ def _float32(a: np.ndarray) -> np.ndarray:
 
 
 def _read_pth(path: str) -> dict[str, np.ndarray]:
+    if "tensorflow" in sys.modules:
+        # torch imports triton (its GPU compiler) when installed, and triton loaded into a
+        # process that holds TensorFlow segfaults it (torch 2.14); reading a state dict needs
+        # no triton, and torch treats a failed import as "not installed".
+        sys.modules.setdefault("triton", None)
     try:
         import torch
     except ImportError:
