@@ -41,7 +41,7 @@ def convert_cmd(src, output, arch, force):
     from zoo.bridge import convert
 
     with user_errors():
-        manifest = convert(src, output, arch=arch)
+        manifest = convert(src, output, arch=arch, progress=True)
     top = "with its 1000-class top" if manifest["include_top"] else "without top"
     click.echo(
         f"Saved {manifest['architecture']} ImageNet weights ({top}, preprocessing "

@@ -19,8 +19,10 @@ loader ignores, and `load_model` sets them again on the loaded model.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sys
 import tempfile
 import zipfile
 
@@ -286,10 +288,8 @@ def atomic_write(path, write_fn, suffix: str = "") -> None:
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-    from zoo.training.distribute import saving_locally
-
     try:
-        with saving_locally():  # one process of a data-parallel run writes alone
+        with _without_distribution():  # one process of a data-parallel run writes alone
             write_fn(tmp)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
@@ -325,3 +325,24 @@ def save_model(model, path) -> None:
         _add_recorded_options(model, tmp)
 
     atomic_write(path, write, suffix=".keras")
+
+
+@contextlib.contextmanager
+def _without_distribution():
+    """Unsets a ``keras.distribution`` while this process writes a model file.
+
+    Keras' ``model.save`` creates objects with variables (an optimizer), and under a
+    multi-process distribution creating a variable is a collective step: the coordinator,
+    saving alone, would fail or wait for the others. The replicated weights read the same.
+    Keras is only looked up, never imported: a process without it has no distribution.
+    """
+    keras = sys.modules.get("keras")
+    current = keras.distribution.distribution() if keras is not None else None
+    if current is None:
+        yield
+        return
+    keras.distribution.set_distribution(None)
+    try:
+        yield
+    finally:
+        keras.distribution.set_distribution(current)

@@ -73,7 +73,7 @@ def _build_options(source: KerasSource, layers: dict) -> dict:
     return options
 
 
-def convert(src, out, *, arch: str | None = None) -> dict:
+def convert(src, out, *, arch: str | None = None, progress: bool | None = None) -> dict:
     """Converts a published ImageNet weights file into a zoo weights file.
 
     Args:
@@ -82,6 +82,8 @@ def convert(src, out, *, arch: str | None = None) -> dict:
         out: the zoo weights file to write, ending in ``.weights.h5``; its manifest
             (`manifest_path`) is written beside it. Both are written atomically.
         arch: the zoo architecture (``vgg16``, ``resnet50``, ``vgg16_bn``, ``resnet18``...).
+        progress: count the three steps (read and map the weights, hash the source, write)
+            on stderr; None: when stderr is a terminal.
 
     Returns:
         The manifest: ``source``, ``url``, ``sha256`` (of ``src``), ``architecture``,
@@ -99,12 +101,18 @@ def convert(src, out, *, arch: str | None = None) -> dict:
     if not os.path.isfile(src):
         raise WeightsError(f"{src!r} does not exist or is not a file.")
     from zoo.bridge.torch_files import is_torch_weights_file
+    from zoo.data.progress import Progress
 
+    steps = Progress("converting", 3, unit="steps", enabled=progress)
     model, manifest = (_from_torch if is_torch_weights_file(src) else _from_keras)(src, arch)
+    steps.update()
     manifest = {"source": os.path.basename(src), **manifest, "sha256": _sha256(src)}
     if manifest["include_top"]:
         manifest["num_classes"] = IMAGENET_CLASSES
+    steps.update()
     _write(model, out, manifest)
+    steps.update()
+    steps.close()
     return manifest
 
 

@@ -48,7 +48,6 @@ __all__ = [
     "local_shard",
     "prepare_worker",
     "report",
-    "saving_locally",
     "start",
     "weights_digest",
 ]
@@ -269,28 +268,6 @@ def prepare_worker(model, data, config, *, run_dir, resume: bool, callbacks=(), 
         tr.callbacks.remove(tr.checkpoint)
     tr.run, tr.checkpoint = None, None
     return tr
-
-
-@contextlib.contextmanager
-def saving_locally():
-    """Unsets the multi-process distribution while one process saves a model.
-
-    Keras' ``model.save`` creates reference objects with variables (an
-    optimizer), and under a multi-process distribution creating a variable is
-    a collective step: the coordinator, saving alone, would fail or wait for
-    the others. The model's replicated weights read the same either way.
-    """
-    if not cluster().multi:
-        yield
-        return
-    import keras
-
-    current = keras.distribution.distribution()
-    keras.distribution.set_distribution(None)
-    try:
-        yield
-    finally:
-        keras.distribution.set_distribution(current)
 
 
 @contextlib.contextmanager
