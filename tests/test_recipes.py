@@ -119,7 +119,6 @@ def test_multistep_schedule_values_and_round_trip():
 
 
 # ---------------------------------------------------- CLI, run.json, resume
-@pytest.mark.backend
 def test_cli_flag_beats_recipe_and_run_json_keeps_it_through_resume(digits, tmp_path):
     run = tmp_path / "r"
     args = ["train", "lenet5", "--data", digits, "--epochs", "1", "--batch-size", "64",
@@ -155,7 +154,6 @@ class _KilledAt(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
-@pytest.mark.backend
 def test_python_train_takes_a_recipe_and_a_resume_keeps_it(digits, tmp_path):
     run = tmp_path / "p"
     with pytest.raises(KeyboardInterrupt):
