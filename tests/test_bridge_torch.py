@@ -129,29 +129,34 @@ VGG_TOP = "vgg11_bn"
 
 
 def _check(nets, x, outputs, size: int) -> int:
-    """Compares each ``(model, kind)`` of ``nets`` with ``outputs["<kind>_<mode>_<size>"]``,
-    all in inference first (a training-mode call moves the statistics); the count checked."""
+    """Compares each ``(model, kinds)`` of ``nets`` (an output per kind) with
+    ``outputs["<kind>_<mode>_<size>"]``, all in inference first (a training-mode call moves
+    the statistics); the count checked."""
     checked = 0
     for mode in ("eval", "train"):
-        for model, kind in nets:
-            name = f"{kind}_{mode}_{size}"
-            if name in outputs:
-                _close(model(x, training=mode == "train"), outputs[name], name)
-                checked += 1
+        for model, kinds in nets:
+            names = [f"{kind}_{mode}_{size}" for kind in kinds]
+            if not any(name in outputs for name in names):
+                continue
+            got = model(x, training=mode == "train")
+            for name, y in zip(names, got if len(kinds) > 1 else [got], strict=True):
+                if name in outputs:
+                    _close(y, outputs[name], name)
+                    checked += 1
     return checked
 
 
 def _resnet_parity(arch, case, inputs) -> int:
-    """One model with its top per size: logits, and the pooled features (``avg_pool``)."""
+    """One model with its top per size: logits and the pooled features (``avg_pool``), from
+    one call per mode."""
     import keras
 
     state, outputs = reference(arch, True)
     checked = 0
     for size in case.top_sizes:
         model = _zoo_model(arch, size, True, state)
-        features = keras.Model(model.input, model.get_layer("avg_pool").output)
-        nets = ((model, "top"), (features, "features"))
-        checked += _check(nets, inputs[f"x{size}"], outputs, size)
+        both = keras.Model(model.input, [model.output, model.get_layer("avg_pool").output])
+        checked += _check(((both, ("top", "features")),), inputs[f"x{size}"], outputs, size)
     return checked
 
 
@@ -161,12 +166,12 @@ def _vgg_parity(arch, case, inputs) -> int:
     checked = 0
     for size in case.sizes:
         model = _zoo_model(arch, size, False, state)
-        checked += _check(((model, "features"),), inputs[f"x{size}"], outputs, size)
+        checked += _check(((model, ("features",)),), inputs[f"x{size}"], outputs, size)
     if arch == VGG_TOP or FULL:
         state, outputs = reference(arch, True)
         for size in case.top_sizes:
             model = _zoo_model(arch, size, True, state)
-            checked += _check(((model, "top"),), inputs[f"x{size}"], outputs, size)
+            checked += _check(((model, ("top",)),), inputs[f"x{size}"], outputs, size)
     return checked
 
 
