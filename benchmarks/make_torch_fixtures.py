@@ -51,6 +51,8 @@ class Case:
         train: record training-mode outputs too (BatchNorm nets).
         top_train: record the top in training mode (no dropout in the classifier).
         kwargs: ``((name, value), ...)`` for the builder.
+        dtype: of the weights, inputs and computation on both sides (``"float64"``: see above).
+        batch: images per input batch.
     """
 
     arch: str
@@ -62,6 +64,8 @@ class Case:
     train: bool = False
     top_train: bool = False
     kwargs: tuple = ()
+    dtype: str = "float32"
+    batch: int = BATCH
 
 
 def _pooled(model, x):
@@ -80,8 +84,11 @@ def _feature_map(model, x):
 FEATURES = {"pooled": _pooled, "feature_map": _feature_map}
 
 
-def _resnet(depth: int, seed: int, sizes=(64, 65)) -> Case:
-    return Case(f"resnet{depth}", f"resnet{depth}", seed, sizes, sizes, "pooled", True, True)
+def _resnet(depth: int, seed: int, **kwargs) -> Case:
+    sizes = (64, 65)
+    return Case(
+        f"resnet{depth}", f"resnet{depth}", seed, sizes, sizes, "pooled", True, True, **kwargs
+    )
 
 
 def _vgg(arch: str, seed: int) -> Case:
@@ -96,8 +103,8 @@ CASES = {
         _resnet(18, 1318),
         _resnet(34, 1334),
         _resnet(50, 1350),
-        _resnet(101, 1401, sizes=(64,)),
-        _resnet(152, 1452, sizes=(64,)),
+        _resnet(101, 1401, dtype="float64", batch=2),
+        _resnet(152, 1452, dtype="float64", batch=2),
         _vgg("vgg11", 1011),
         _vgg("vgg11_bn", 1012),
         _vgg("vgg13", 1013),
@@ -127,10 +134,11 @@ def state_shapes(case: Case) -> list:
 
 
 def inputs_of(case: Case) -> dict:
-    """``{"x<size>": NHWC batch}`` for every size the case records."""
+    """``{"x<size>": NHWC batch of case.dtype}`` for every size the case records."""
     rng = np.random.default_rng(case.seed)
     sizes = sorted(set(case.sizes) | set(case.top_sizes))
-    return {f"x{s}": rng.normal(0, 1, (BATCH, s, s, 3)).astype(np.float32) for s in sizes}
+    draw = {s: rng.normal(0, 1, (case.batch, s, s, 3)).astype(np.float32) for s in sizes}
+    return {f"x{s}": x.astype(case.dtype) for s, x in draw.items()}
 
 
 def _outputs_at(case: Case, model, x, size: int, top: bool = True) -> dict:
@@ -160,9 +168,16 @@ def reference_outputs(case: Case, state: dict, inputs: dict) -> dict:
     full = set(state) == set(model.state_dict())
     tensors = {k: torch.from_numpy(np.asarray(v)) for k, v in state.items()}
     model.load_state_dict(tensors, strict=full, assign=True)
+    if case.dtype == "float64":
+        model.double()
     out = {}
-    for name, x in inputs.items():
-        out.update(_outputs_at(case, model, x, int(name[1:]), top=full))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # batches of a few small images: more threads cost CPU, not time
+    try:
+        for name, x in inputs.items():
+            out.update(_outputs_at(case, model, x, int(name[1:]), top=full))
+    finally:
+        torch.set_num_threads(threads)
     return out
 
 
