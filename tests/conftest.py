@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib.abc
 import json
 import os
@@ -165,3 +166,19 @@ def publish_bn_lenet(root, name: str):
     manifest = {"architecture": "lenet5", "class_names": [str(i) for i in range(10)]}
     publish(model, name, {**manifest, "preprocessing": prep}, root=root)
     return root
+
+
+@contextlib.contextmanager
+def keras_dtype(dtype: str):
+    """Keras' float type and dtype policy set to ``dtype`` (restored after): float64 parity
+    checks of deep BatchNorm nets, where float32 rounding alone exceeds 1e-4 in training mode."""
+    import keras
+
+    floatx, policy = keras.config.floatx(), keras.config.dtype_policy()
+    keras.config.set_floatx(dtype)  # the inputs' dtype
+    keras.config.set_dtype_policy(dtype)  # the layers' (an explicit policy overrides floatx)
+    try:
+        yield
+    finally:
+        keras.config.set_floatx(floatx)
+        keras.config.set_dtype_policy(policy)

@@ -23,7 +23,6 @@ errors naming the file. No network: Keras' download is stubbed.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -35,7 +34,7 @@ import sys
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import REPO, write_digit_folder
+from conftest import REPO, keras_dtype, write_digit_folder
 from torch_reference import FIXTURES, load_fixture, seeded_state_dict
 
 _spec = importlib.util.spec_from_file_location(
@@ -81,21 +80,6 @@ def reference(arch: str, with_top: bool):
     return state, outputs
 
 
-@contextlib.contextmanager
-def _dtype(dtype: str):
-    """Keras' float type and dtype policy set to ``dtype`` (restored after)."""
-    import keras
-
-    floatx, policy = keras.config.floatx(), keras.config.dtype_policy()
-    keras.config.set_floatx(dtype)  # the inputs' dtype
-    keras.config.set_dtype_policy(dtype)  # the layers' (an explicit policy overrides floatx)
-    try:
-        yield
-    finally:
-        keras.config.set_floatx(floatx)
-        keras.config.set_dtype_policy(policy)
-
-
 def _zoo_model(arch: str, size: int, include_top: bool, state: dict, **kwargs):
     """The zoo model with ``state``, in the dtype its `Case` records (float64: ResNet-101/152)."""
     import zoo
@@ -104,7 +88,7 @@ def _zoo_model(arch: str, size: int, include_top: bool, state: dict, **kwargs):
     kwargs.setdefault("pooling", "avg" if arch.startswith("resnet") else None)
     kwargs.setdefault("classifier_activation", None)
     dtype = MAKE.CASES[arch].dtype if arch in MAKE.CASES else "float32"
-    with _dtype(dtype):
+    with keras_dtype(dtype):
         model = zoo.build_model(
             arch, input_shape=(size, size, 3), include_top=include_top, **kwargs
         )
