@@ -11,12 +11,12 @@ source the bridge supports and whether each file is in Keras' cache (``$KERAS_HO
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
 
 from zoo.bridge.mapping import KERAS_SOURCES, KerasSource, keras_source, zoo_layer_names
+from zoo.saved_models import sha256_file
 from zoo.weights import WeightsError
 
 __all__ = ["available_weights", "convert", "manifest_path", "source_of_file"]
@@ -50,14 +50,6 @@ def source_of_file(path) -> KerasSource:
         f"{os.fspath(path)!r}: cannot tell the architecture from the file name (the published "
         f"names are {known}, and '_notop' variants); give it with --arch / arch=."
     )
-
-
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _build_options(source: KerasSource, layers: dict) -> dict:
@@ -106,7 +98,7 @@ def convert(src, out, *, arch: str | None = None, progress: bool | None = None) 
     steps = Progress("converting", 3, unit="steps", enabled=progress)
     model, manifest = (_from_torch if is_torch_weights_file(src) else _from_keras)(src, arch)
     steps.update()
-    manifest = {"source": os.path.basename(src), **manifest, "sha256": _sha256(src)}
+    manifest = {"source": os.path.basename(src), **manifest, "sha256": sha256_file(src)}
     if manifest["include_top"]:
         manifest["num_classes"] = IMAGENET_CLASSES
     steps.update()

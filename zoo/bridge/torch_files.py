@@ -17,13 +17,13 @@ Every failure is one line naming the file (`WeightFileError`).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 
 import numpy as np
 
 from zoo.errors import FileFormatError
+from zoo.saved_models import sha256_file
 from zoo.weights import MissingWeightsError, WeightsError
 
 __all__ = [
@@ -134,17 +134,9 @@ def _read_pth(path: str) -> dict[str, np.ndarray]:
     return state
 
 
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def check_sha256_prefix(path: str, prefix: str, url: str) -> None:
     """Raises `WeightFileError` naming ``path`` unless its sha256 starts with ``prefix``."""
-    got = _sha256(path)
+    got = sha256_file(path)
     if not got.startswith(prefix.lower()):
         raise WeightFileError(
             path,
