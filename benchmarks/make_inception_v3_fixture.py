@@ -3,7 +3,7 @@
 torchvision's ``inception_v3`` (no auxiliary head, no ``transform_input``, dropout off)
 is given a state dict generated from a seed by `tests/torch_reference.seeded_state_dict`
 (NumPy only, so a machine without torch regenerates it), and run in float64 on a seeded
-75x75 batch (`inputs`, regenerated from the seed by the test) in inference and in training
+75x75 and an 80x80 batch (`inputs`, regenerated from the seed by the test) in inference and in training
 mode (batch statistics). float64, because a training-mode forward of batch 2 at 75x75 (1x1
 maps at the end, two values a channel per BatchNorm) amplifies float32 rounding to ~2 % of the
 output scale (torch float32 against float64); in float64 two implementations agree to ~1e-12.
@@ -22,16 +22,21 @@ import numpy as np
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
 
 SEED = 31
-SIZE = 75
+#: The input sizes: the smallest Inception v3 takes, and an even one.
+SIZES = (75, 80)
 
 
-def inputs(seed: int = SEED) -> np.ndarray:
-    """The fixture's batch: 2 images of 75x75x3, uniform in [-1, 1], NHWC, float64."""
-    return np.random.default_rng(seed).uniform(-1, 1, (2, SIZE, SIZE, 3))
+def inputs(seed: int = SEED, size: int = SIZES[0]) -> np.ndarray:
+    """The fixture's batch: 2 images of size x size x 3, uniform in [-1, 1], NHWC, float64."""
+    return np.random.default_rng(seed + size).uniform(-1, 1, (2, size, size, 3))
 
 
 def torchvision_outputs(state: dict, x_nhwc: np.ndarray) -> dict:
-    """torchvision's inception_v3 with ``state`` on ``x_nhwc`` in float64: ``{"eval", "train"}``."""
+    """torchvision's inception_v3 with ``state`` on ``x_nhwc`` in float64.
+
+    ``{"eval", "train"}``: the 1000 logits; ``{"features_eval", "features_train"}``: the pooled
+    2048 features under the top (the model without its classifier).
+    """
     import torch
     import torchvision
 
@@ -42,11 +47,16 @@ def torchvision_outputs(state: dict, x_nhwc: np.ndarray) -> dict:
     model.dropout = torch.nn.Identity()
     model.double()
     x = torch.from_numpy(np.ascontiguousarray(x_nhwc.transpose(0, 3, 1, 2), dtype=np.float64))
-    out = {}
+    weights = {k: torch.from_numpy(v).double() for k, v in state.items()}
+    out, fc = {}, model.fc
     with torch.no_grad():
-        for mode in ("eval", "train"):
-            model.train(mode == "train")
-            out[mode] = model(x).numpy()
+        for prefix, top in (("", fc), ("features_", torch.nn.Identity())):
+            model.fc = top
+            for mode in ("eval", "train"):
+                model.load_state_dict(weights, strict=False)  # undo a training-mode BN update
+                model.train(mode == "train")
+                out[prefix + mode] = model(x).numpy()
+    model.fc = fc
     return out
 
 
@@ -62,7 +72,11 @@ def main() -> None:
 
     keys = shapes()
     state = seeded_state_dict(keys, SEED)
-    outputs = torchvision_outputs(state, inputs())
+    outputs = {
+        f"{name}_{size}": value
+        for size in SIZES
+        for name, value in torchvision_outputs(state, inputs(size=size)).items()
+    }
     print(save_fixture("inception_v3", keys, SEED, {}, outputs))
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import symbolic
 import torch_reference
-from conftest import REPO
+from conftest import REPO, keras_dtype
 
 import zoo
 
@@ -38,31 +38,32 @@ except ImportError:
 
 @pytest.fixture(scope="module")
 def recorded():
-    """(fixture, the zoo model in float64 with the fixture's state dict)."""
+    """(fixture, {size: the zoo model in float64 with the fixture's state dict, outputting
+    the logits and the pooled features under the top})."""
     import keras
 
     from zoo.bridge.torch_inception_v3 import assign_inception_v3
 
     fixture = torch_reference.load_fixture("inception_v3")
-    floatx, policy = keras.config.floatx(), keras.config.dtype_policy()
-    keras.config.set_floatx("float64")  # the inputs' dtype
-    keras.config.set_dtype_policy("float64")  # the layers' (an explicit policy overrides floatx)
-    try:
-        model = zoo.build_model("inception_v3", input_shape=(MAKE.SIZE, MAKE.SIZE, 3),
-                                bn_scale=True, pool_include_pad=True, classifier_activation=None)  # fmt: skip
-    finally:
-        keras.config.set_floatx(floatx)
-        keras.config.set_dtype_policy(policy)
-    assert model.get_layer("conv_1a").kernel.dtype == "float64"
-    assign_inception_v3(model, fixture["state"], label="inception_v3.npz")
-    return fixture, model
+    models = {}
+    for size in MAKE.SIZES:
+        with keras_dtype("float64"):
+            model = zoo.build_model("inception_v3", input_shape=(size, size, 3), bn_scale=True,
+                                    pool_include_pad=True, classifier_activation=None)  # fmt: skip
+        assert model.get_layer("conv_1a").kernel.dtype == "float64"
+        assign_inception_v3(model, fixture["state"], label="inception_v3.npz")
+        models[size] = keras.Model(model.input, [model.output, model.get_layer("avg_pool").output])
+    return fixture, models
 
 
 def _outputs(model, x) -> dict:
-    """The zoo model's ``{"eval", "train"}`` outputs; BatchNorm statistics restored after."""
+    """The zoo model's logits and features in both modes; BatchNorm statistics restored after."""
     saved = model.get_weights()
+    out = {}
     try:
-        return {m: np.asarray(model(x, training=m == "train")) for m in ("eval", "train")}
+        for mode in ("eval", "train"):
+            out[mode], out[f"features_{mode}"] = map(np.asarray, model(x, training=mode == "train"))
+        return out
     finally:
         model.set_weights(saved)
 
@@ -73,22 +74,27 @@ def _close(got, want, what):
     assert float(np.abs(got - want).max()) <= 1e-4 * scale, what
 
 
-def test_recorded_torchvision_outputs_inference_and_training(recorded):
-    fixture, model = recorded
-    got = _outputs(model, MAKE.inputs())
-    for mode in ("eval", "train"):
-        _close(got[mode], fixture["outputs"][mode], mode)
+OUTPUTS = ("eval", "train", "features_eval", "features_train")
+
+
+@pytest.mark.parametrize("size", MAKE.SIZES)
+def test_recorded_torchvision_outputs_with_and_without_top_inference_and_training(recorded, size):
+    fixture, models = recorded
+    got = _outputs(models[size], MAKE.inputs(size=size))
+    for name in OUTPUTS:
+        _close(got[name], fixture["outputs"][f"{name}_{size}"], (name, size))
 
 
 @pytest.mark.skipif(not HAVE_TORCH, reason="torch/torchvision not installed (the `bench` extra)")
 def test_live_torchvision_agrees_with_the_fixture_and_the_zoo(recorded):
-    fixture, model = recorded
-    x = MAKE.inputs(seed=5)
-    live, got = MAKE.torchvision_outputs(fixture["state"], x), _outputs(model, x)
-    again = MAKE.torchvision_outputs(fixture["state"], MAKE.inputs())
-    for mode in ("eval", "train"):
-        _close(got[mode], live[mode], f"live {mode}")
-        _close(again[mode], fixture["outputs"][mode], f"the fixture is torchvision's ({mode})")
+    fixture, models = recorded
+    size = MAKE.SIZES[0]
+    x = MAKE.inputs(seed=5, size=size)
+    live, got = MAKE.torchvision_outputs(fixture["state"], x), _outputs(models[size], x)
+    again = MAKE.torchvision_outputs(fixture["state"], MAKE.inputs(size=size))
+    for name in OUTPUTS:
+        _close(got[name], live[name], f"live {name}")
+        _close(again[name], fixture["outputs"][f"{name}_{size}"], f"the fixture ({name})")
 
 
 def test_state_dict_names_cover_the_aux_model_and_bad_states_are_named():
