@@ -193,6 +193,17 @@ def classifier_top(x, o, units, names=None, batch_norm=False):
     return predictions(x, o.num_classes, o.classifier_activation, kernel_l2=o.kernel_l2)
 
 
+def pooled_top(x, o):
+    """The global-average-pooling top of ResNet and the Inception nets: ``avg_pool``, optional
+    ``top_dropout`` and ``predictions``; without a top, `global_pool` by ``o.pooling``."""
+    if not o.include_top:
+        return global_pool(x, o.pooling)
+    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    if o.dropout:
+        x = keras.layers.Dropout(o.dropout, name="top_dropout")(x)
+    return predictions(x, o.num_classes, o.classifier_activation, kernel_l2=o.kernel_l2)
+
+
 def global_pool(x, pooling):
     """Global average/max pooling named ``avg_pool``/``max_pool``; None: identity."""
     if pooling == "avg":

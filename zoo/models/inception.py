@@ -166,7 +166,6 @@ def _pool(x, size: int, name: str, o):
 
 def _modules_and_top(inputs, x, o, name: str):
     """Inception 3a-5b (Table 1) with the pools between stages and the aux heads, then the top."""
-    import keras
 
     from zoo import blocks
 
@@ -177,13 +176,7 @@ def _modules_and_top(inputs, x, o, name: str):
             aux.append(_aux_head(x, name=f"aux{len(aux) + 1}", o=o))
         if key in POOL_AFTER:  # torchvision's last pool is 2x2/2
             x = _pool(x, 2 if _tv(o) and key == "4e" else 3, f"pool{key[0]}", o)
-    if o.include_top:
-        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        if o.dropout:
-            x = keras.layers.Dropout(o.dropout, name="top_dropout")(x)
-        x = blocks.predictions(x, o.num_classes, o.classifier_activation, kernel_l2=o.kernel_l2)
-    else:
-        x = blocks.global_pool(x, o.pooling)
+    x = blocks.pooled_top(x, o)
     outputs = [x, *aux] if aux else x
     return blocks.finalize(inputs, outputs, name=o.name or name)
 

@@ -269,13 +269,7 @@ def inception_v3(o: InceptionV3Options):
         x = inception_module(x, branches, name=f"mixed_{key}", o=o)
         if o.aux_logits and key == AUX_AFTER:
             aux = _aux_head(x, o=o)
-    if o.include_top:
-        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        if o.dropout:
-            x = keras.layers.Dropout(o.dropout, name="top_dropout")(x)
-        x = blocks.predictions(x, o.num_classes, o.classifier_activation, kernel_l2=o.kernel_l2)
-    else:
-        x = blocks.global_pool(x, o.pooling)
+    x = blocks.pooled_top(x, o)
     return blocks.finalize(
         inputs, [x, aux] if aux is not None else x, name=o.name or "inception_v3"
     )

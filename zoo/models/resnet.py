@@ -111,19 +111,6 @@ def _unit(x, kind, filters, strides, prefix, shortcut, o, symmetric=False):
     return blocks.apply_activation(x, act, f"{prefix}_out")
 
 
-def _head(x, o):
-    import keras
-
-    from zoo import blocks
-
-    if not o.include_top:
-        return blocks.global_pool(x, o.pooling)
-    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    if o.dropout:
-        x = keras.layers.Dropout(o.dropout, name="top_dropout")(x)
-    return blocks.predictions(x, o.num_classes, o.classifier_activation, kernel_l2=o.kernel_l2)
-
-
 def _stem(inputs, o, kernel_size, strides):
     """CIFAR: 3x3 conv, 16 filters; ImageNet: 7x7/2, 64 filters, padded 3 on every side."""
     from zoo import blocks
@@ -156,7 +143,7 @@ def _resnet_imagenet(depth: int, o: ResNetOptions):
             shortcut = "projection" if (strides != 1 or in_filters != out) else "identity"
             x = _unit(x, kind, filters, strides, f"stage{s}_unit{u}", shortcut, o, True)
             in_filters = out
-    x = _head(x, o)
+    x = blocks.pooled_top(x, o)
     return blocks.finalize(
         inputs, x, name=o.name or f"{'resnet' if o.residual else 'plain'}{depth}"
     )
@@ -176,7 +163,7 @@ def _resnet_cifar(depth: int, o: CifarResNetOptions):
             shortcut = "pad" if (strides != 1 or in_filters != filters) else "identity"
             x = _unit(x, "basic", filters, strides, f"stage{s}_unit{u}", shortcut, o)
             in_filters = filters
-    x = _head(x, o)
+    x = blocks.pooled_top(x, o)
     return blocks.finalize(
         inputs, x, name=o.name or f"{'resnet' if o.residual else 'plain'}{depth}"
     )
