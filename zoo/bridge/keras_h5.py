@@ -29,7 +29,7 @@ import os
 
 import numpy as np
 
-from zoo.bridge.mapping import KerasSource, keras_source, zoo_layer_names
+from zoo.bridge.mapping import KerasSource, keras_source, shape_mismatch, zoo_layer_names
 from zoo.weights import MissingWeightsError, WeightsError
 
 __all__ = ["check_options", "imagenet_file", "load_keras_h5", "read_keras_h5"]
@@ -189,15 +189,14 @@ def load_keras_h5(model, path, *, arch: str | None = None) -> None:
     check_options(model, source, path)
     mapped = _mapped_layers(read_keras_h5(path), model, source, path)
     pairs = _convert(model, mapped, source)
-    for layer, arrays in pairs:
-        theirs = [tuple(a.shape) for a in arrays]
-        ours = [tuple(w.shape) for w in layer.weights]
-        if theirs != ours:
-            raise WeightsError(
-                f"{path!r} does not fit {model.name!r}: layer {layer.name!r} has weights "
-                f"{theirs} there and {ours} here (another input size under the classifier, "
-                f"class count or input channels?)."
-            )
+    mismatch = shape_mismatch(pairs)
+    if mismatch:
+        layer, theirs, ours = mismatch
+        raise WeightsError(
+            f"{path!r} does not fit {model.name!r}: layer {layer.name!r} has weights "
+            f"{theirs} there and {ours} here (another input size under the classifier, "
+            f"class count or input channels?)."
+        )
     for layer, arrays in pairs:
         for variable, value in zip(layer.weights, arrays, strict=True):
             variable.assign(value)

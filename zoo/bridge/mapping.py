@@ -174,3 +174,14 @@ def zoo_layer_names(arch: str, names) -> dict[str, str]:
         if len(theirs) == len(ours):
             out.update({n: f"{zoo}{suffix}" for (_, n), zoo in zip(theirs, ours, strict=True)})
     return out
+
+
+def shape_mismatch(pairs):
+    """The first ``(layer, their shapes, our shapes)`` of ``[(layer, arrays), ...]`` whose
+    arrays do not fit the layer's weights; None when every pair fits."""
+    for layer, arrays in pairs:
+        theirs = [tuple(a.shape) for a in arrays]
+        ours = [tuple(w.shape) for w in layer.weights]
+        if theirs != ours:
+            return layer, theirs, ours
+    return None

@@ -20,6 +20,7 @@ import re
 
 import numpy as np
 
+from zoo.bridge.mapping import shape_mismatch
 from zoo.weights import WeightsError
 
 __all__ = ["TORCHVISION_ENTRIES", "assign_inception_v3", "zoo_name"]
@@ -113,15 +114,14 @@ def assign_inception_v3(model, state: dict, *, label: str = "state dict") -> Non
             f"weights there {missing[:3]}, weights for layers it lacks {extra[:3]} (bn_scale=True "
             f"is needed for torchvision's BatchNorm scales)."
         )
-    for name, layer in layers.items():
-        theirs = [tuple(a.shape) for a in arrays[name]]
-        ours = [tuple(w.shape) for w in layer.weights]
-        if theirs != ours:
-            raise WeightsError(
-                f"{label} does not fit {model.name!r}: layer {name!r} has weights {theirs} "
-                f"there and {ours} here (built without bn_scale=True, torchvision's BatchNorm "
-                f"scales, or for another class count?)."
-            )
+    mismatch = shape_mismatch((layer, arrays[name]) for name, layer in layers.items())
+    if mismatch:
+        layer, theirs, ours = mismatch
+        raise WeightsError(
+            f"{label} does not fit {model.name!r}: layer {layer.name!r} has weights {theirs} "
+            f"there and {ours} here (built without bn_scale=True, torchvision's BatchNorm "
+            f"scales, or for another class count?)."
+        )
     for name, layer in layers.items():
         for variable, value in zip(layer.weights, arrays[name], strict=True):
             variable.assign(value)

@@ -23,6 +23,7 @@ import re
 
 import numpy as np
 
+from zoo.bridge.mapping import shape_mismatch
 from zoo.weights import WeightsError
 
 __all__ = ["StateAssigner", "StateDictError", "adapt_input_conv", "assign_resnet", "assign_vgg"]
@@ -124,14 +125,13 @@ class StateAssigner:
             raise StateDictError(
                 f"does not fit the zoo's {self.model.name!r}: the state dict {what}.{hint}"
             )
-        for layer, arrays in self.pairs:
-            theirs = [tuple(a.shape) for a in arrays]
-            ours = [tuple(w.shape) for w in layer.weights]
-            if theirs != ours:
-                raise StateDictError(
-                    f"does not fit {self.model.name!r}: layer {layer.name!r} gets weights "
-                    f"{theirs} from it and has {ours} (class count, input size?).{hint}"
-                )
+        mismatch = shape_mismatch(self.pairs)
+        if mismatch:
+            layer, theirs, ours = mismatch
+            raise StateDictError(
+                f"does not fit {self.model.name!r}: layer {layer.name!r} gets weights "
+                f"{theirs} from it and has {ours} (class count, input size?).{hint}"
+            )
         for layer, arrays in self.pairs:
             for variable, value in zip(layer.weights, arrays, strict=True):
                 variable.assign(value)
