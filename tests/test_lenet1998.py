@@ -32,6 +32,18 @@ def test_trainable_parameters_per_layer_match_the_paper(model):
     assert zoo.build_model("lenet5").count_params() == 61_706  # the default is unchanged
 
 
+def test_inputs_are_mapped_to_the_papers_levels(model):
+    """Sec. II-B: background (the zoo's 0) -> -0.1, ink (1) -> 1.175."""
+    import keras
+
+    scaled = keras.Model(model.inputs, model.get_layer("input_scaling").output)
+    x = np.zeros((1, 32, 32, 1), "float32")
+    x[0, :16] = 1.0
+    out = keras.ops.convert_to_numpy(scaled(x))
+    np.testing.assert_allclose(out[0, :16], 1.175, rtol=1e-6)
+    np.testing.assert_allclose(out[0, 16:], -0.1, rtol=1e-6)
+
+
 def test_c3_connection_table_is_table_i():
     assert len(C3_TABLE) == 16 and [len(r) for r in C3_TABLE] == [3] * 6 + [4] * 9 + [6]
     layer = ConnectionTableConv2D(C3_TABLE, 5)

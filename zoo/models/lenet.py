@@ -16,9 +16,11 @@ codes are fixed). The codes here are NOT the paper's Fig. 3 bitmaps: they are
 the paper's spirit. The output is ``softmax(-d)`` (``d`` the squared distances
 to the codes; ``classifier_activation=None`` gives ``-d`` as logits), so the
 zoo's cross-entropy trains it: that is the paper's MAP loss (Eq. 9) without its
-constant "rubbish class" term. Not reproduced: the paper's input scaling
-(background -0.1, ink 1.175), its initialization U(+-2.4/fan-in) (Glorot here)
-and its stochastic diagonal Levenberg-Marquardt optimizer.
+constant "rubbish class" term. The inputs (the zoo's [0, 1], ink 1) are
+mapped to the paper's levels, background -0.1 and ink 1.175, by a
+parameter-free ``input_scaling`` layer. Not reproduced: the paper's
+initialization U(+-2.4/fan-in) (Glorot here) and its stochastic diagonal
+Levenberg-Marquardt optimizer.
 
 Reference:
     LeCun, Bottou, Bengio & Haffner, "Gradient-Based Learning Applied to
@@ -31,6 +33,9 @@ from zoo.options import LeNetOptions
 from zoo.registry import register_model
 
 PAPER = "LeCun et al. 1998, Proc. IEEE 86(11)"
+
+# Sec. II-B: the input levels of the background and of the ink.
+BACKGROUND, INK = -0.1, 1.175
 
 # (layer name, filters, kernel) of the convolutional part; S2/S4 follow C1/C3.
 CONVS = (("c1", 6, 5), ("c3", 16, 5), ("c5", 120, 5))
@@ -143,7 +148,10 @@ def _lenet5_1998(o: LeNetOptions):
         return keras.layers.Conv2D(filters, 5, kernel_initializer=init,
                                    kernel_regularizer=l2, name=name)  # fmt: skip
 
-    x = ScaledTanh(name="c1_act")(conv("c1", 6)(inputs))
+    # Sec. II-B: background -0.1, ink 1.175 (mean about 0, variance about 1);
+    # the zoo's inputs are in [0, 1] with ink 1.
+    x = keras.layers.Rescaling(INK - BACKGROUND, offset=BACKGROUND, name="input_scaling")(inputs)
+    x = ScaledTanh(name="c1_act")(conv("c1", 6)(x))
     x = ScaledTanh(name="s2_act")(TrainableSubsampling(2, name="s2")(x))
     c3 = ConnectionTableConv2D(
         C3_TABLE, 5, kernel_initializer=init, kernel_regularizer=l2, name="c3"
