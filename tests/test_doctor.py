@@ -135,6 +135,21 @@ def test_initial_loss_too_low_and_first_epoch_fallback():
     assert "bad_initial_loss" in _codes(h, num_classes=10)
 
 
+def test_rbf_outputs_skip_the_initial_loss_check_only():
+    """LeNet-5 of 1998 starts far from ln(10) by construction; the modern form must not."""
+    import zoo
+    from zoo.training.doctor import DoctorCallback
+
+    history = {**_healthy(), "initial_loss": [3.9]}
+    for variant, flagged in (("1998", False), ("modern", True)):
+        doctor = DoctorCallback(num_classes=10, verbose=0)
+        doctor.set_model(zoo.build_model("lenet5", variant=variant))
+        doctor.history = {k: list(v) for k, v in history.items()}
+        doctor.on_train_end()
+        assert ("bad_initial_loss" in [d.code for d in doctor.diagnoses]) is flagged, variant
+    assert "bad_initial_loss" not in _codes(history, num_classes=10, uniform_start=False)
+
+
 def test_severity_order_and_missing_loss():
     found = diagnose({"loss": [2.3, 5.0, 40.0]}, num_classes=10)
     order = {"error": 0, "warning": 1, "info": 2}

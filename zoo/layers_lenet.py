@@ -196,6 +196,10 @@ class RBFOutput(keras.layers.Layer):
         activation: applied to ``-d`` (e.g. ``"softmax"``); None: the logits.
     """
 
+    #: Its first predictions are not near uniform (the inputs' distances to
+    #: fixed codes differ), so the training doctor skips its ln(C) check.
+    uniform_start = False
+
     def __init__(self, centers, activation=None, **kwargs):
         super().__init__(**kwargs)
         self.centers = np.asarray(centers, dtype="float32")

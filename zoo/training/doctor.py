@@ -217,7 +217,11 @@ class DoctorCallback(_callback_base()):
             lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         except (AttributeError, TypeError, ValueError):  # no model/optimizer attached
             lr = None
-        self.diagnoses = diagnose(self.history, self.num_classes, learning_rate=lr)
+        uniform = not any(getattr(layer, "uniform_start", True) is False
+                          for layer in getattr(self.model, "layers", ()))  # fmt: skip
+        self.diagnoses = diagnose(
+            self.history, self.num_classes, learning_rate=lr, uniform_start=uniform
+        )
         if self.stop_diagnosis is not None and not any(
             d.code == self.stop_diagnosis.code for d in self.diagnoses
         ):

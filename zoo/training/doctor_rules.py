@@ -127,6 +127,7 @@ def diagnose(
     num_classes: int | None = None,
     *,
     learning_rate: float | None = None,
+    uniform_start: bool = True,
 ) -> list[Diagnosis]:
     """Applies the tuning heuristics to a training history.
 
@@ -140,6 +141,10 @@ def diagnose(
             enables the ln(C) initial-loss check and the loss-based underfit
             check. Leave ``None`` for other losses.
         learning_rate: the learning rate used, to make advice concrete.
+        uniform_start: the classifier starts near uniform predictions (a
+            zero-centred last layer), so its initial loss should be near
+            ln(C). False skips that check (e.g. LeNet-5 of 1998's RBF
+            outputs, distances to fixed codes: not uniform by construction).
 
     Returns:
         Diagnoses sorted by severity (error, warning, info); empty when the
@@ -163,7 +168,8 @@ def diagnose(
         found.extend(_check_slow(loss, lr_text))
         found.extend(_check_fit(history, loss, val_loss, num_classes))
         found.extend(_check_plateau(loss, val_loss))
-    found.extend(_check_initial_loss(history, loss, num_classes))
+    if uniform_start:
+        found.extend(_check_initial_loss(history, loss, num_classes))
     found.sort(key=lambda d: _SEVERITY_ORDER.get(d.severity, 3))
     return found
 
