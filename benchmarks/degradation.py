@@ -69,7 +69,8 @@ def recipe(args) -> list[str]:
     """
     epochs = 164 if args.full else args.epochs
     batch = 128 if args.full else args.batch_size
-    milestones = f"{epochs // 2},{(3 * epochs) // 4}"
+    steps = sorted({max(1, epochs // 2), max(1, (3 * epochs) // 4)})  # short runs: one step
+    milestones = ",".join(map(str, steps))
     return [
         "--epochs", str(epochs), "--batch-size", str(batch),
         "--optimizer", "momentum", "--momentum", "0.9", "--learning-rate", f"{0.1 * batch / 128:g}",

@@ -42,7 +42,8 @@ def test_full_schedule_is_the_papers(degradation, tmp_path):
 
 
 @pytest.mark.parametrize(("epochs", "batch", "milestones", "rate"),
-                         [(60, 32, (30, 45), 0.025), (12, 64, (6, 9), 0.05)])  # fmt: skip
+                         [(60, 32, (30, 45), 0.025), (12, 64, (6, 9), 0.05),
+                          (2, 128, (1,), 0.1), (1, 32, (1,), 0.025)])  # fmt: skip
 def test_short_schedule_keeps_the_papers_shape(degradation, tmp_path, epochs, batch, milestones,
                                                rate):  # fmt: skip
     argv = ["--epochs", str(epochs), "--batch-size", str(batch)]
