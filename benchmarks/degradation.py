@@ -344,4 +344,7 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # the zoo command has said what it kept
+        sys.exit("degradation: interrupted; run the same command again to resume")
