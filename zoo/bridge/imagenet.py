@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from zoo.bridge.mapping import KerasSource, keras_source
+from zoo.bridge.mapping import KerasSource, check_options, keras_source, source_kind
 from zoo.bridge.torchvision import TorchSource, mapper_of, source_of_torch_file, torch_sources
 from zoo.weights import IMAGENET_SOURCES, WeightsError
 
@@ -66,10 +66,6 @@ def _fits(source, options: dict) -> bool:
     return all(options.get(key, value) == value for key, value in source.options)
 
 
-def _kind(source) -> str:
-    return "keras.applications" if isinstance(source, KerasSource) else source.name
-
-
 def choose_source(arch: str, options: dict, requested: str | None = None):
     """The `KerasSource` / `TorchSource` that ``weights="imagenet[:requested]"`` loads.
 
@@ -95,7 +91,8 @@ def choose_source(arch: str, options: dict, requested: str | None = None):
         if _fits(source, options):
             return source
     needs = "; ".join(
-        f"{_kind(s)} needs " + ", ".join(f"{k}={v!r}" for k, v in s.options) for s in candidates
+        f"{source_kind(s)} needs " + ", ".join(f"{k}={v!r}" for k, v in s.options)
+        for s in candidates
     )
     raise WeightsError(
         f"No ImageNet weights of {arch} fit the model's options ({needs}); build it with "
@@ -154,7 +151,7 @@ def load_torch_file(model, path, *, source: TorchSource | None = None) -> None:
             path, f"there are no torchvision weights for the zoo's {arch!r} "
             f"(there are for {', '.join(known)})."
         )  # fmt: skip
-    _check_options(model, source, path)
+    check_options(model, source, path)
     assign_state(model, read_state_dict(path), source, path)
 
 
@@ -174,17 +171,6 @@ def _all_torch():
     from zoo.bridge.torchvision import TORCH_SOURCES
 
     return TORCH_SOURCES
-
-
-def _check_options(model, source, label: str) -> None:
-    recorded = _recorded_options(model)
-    for key, want in source.options:
-        if key in recorded and recorded[key] != want:
-            raise WeightsError(
-                f"{label!r}: {_kind(source)} {source.arch} weights need {key}={want!r}; the "
-                f"model has {key}={recorded[key]!r}. Build it with "
-                f"zoo.build_model({source.arch!r}, {key}={want!r}, ...)."
-            )
 
 
 def load_imagenet(model, requested: str | None = None) -> None:

@@ -29,10 +29,16 @@ import os
 
 import numpy as np
 
-from zoo.bridge.mapping import KerasSource, keras_source, shape_mismatch, zoo_layer_names
+from zoo.bridge.mapping import (
+    KerasSource,
+    check_options,
+    keras_source,
+    shape_mismatch,
+    zoo_layer_names,
+)
 from zoo.weights import MissingWeightsError, WeightsError
 
-__all__ = ["check_options", "imagenet_file", "load_keras_h5", "read_keras_h5"]
+__all__ = ["imagenet_file", "load_keras_h5", "read_keras_h5"]
 
 
 def _strings(values) -> list[str]:
@@ -87,18 +93,6 @@ def read_keras_h5(path) -> dict[str, list[np.ndarray]]:
             f"{path!r} cannot be read as a Keras HDF5 weights file (corrupted or truncated? "
             f"{detail}); delete it and download it again."
         ) from None
-
-
-def check_options(model, source: KerasSource, path: str) -> None:
-    """Raises `WeightsError` when ``model`` was built with options ``source`` does not fit."""
-    recorded = getattr(model, "zoo_options", None) or {}
-    for key, want in source.options:
-        if key in recorded and recorded[key] != want:
-            raise WeightsError(
-                f"{path!r}: keras.applications {source.arch} weights need "
-                f"{key}={want!r}; the model has {key}={recorded[key]!r}. Build it with "
-                f"zoo.build_model({source.arch!r}, {key}={want!r}, ...)."
-            )
 
 
 def _mapped_layers(layers: dict, model, source: KerasSource, path: str) -> dict:

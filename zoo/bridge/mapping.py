@@ -185,3 +185,23 @@ def shape_mismatch(pairs):
         if theirs != ours:
             return layer, theirs, ours
     return None
+
+
+def source_kind(source) -> str:
+    """Who published ``source``'s weights: "keras.applications", or the torch source's name."""
+    return "keras.applications" if isinstance(source, KerasSource) else source.name
+
+
+def check_options(model, source, label: str) -> None:
+    """Raises `WeightsError` naming ``label`` when ``model`` was built with options
+    ``source``'s weights do not fit (a `KerasSource` or a torchvision/timm source)."""
+    from zoo.weights import WeightsError
+
+    recorded = getattr(model, "zoo_options", None) or {}
+    for key, want in source.options:
+        if key in recorded and recorded[key] != want:
+            raise WeightsError(
+                f"{label!r}: {source_kind(source)} {source.arch} weights need {key}={want!r}; "
+                f"the model has {key}={recorded[key]!r}. Build it with "
+                f"zoo.build_model({source.arch!r}, {key}={want!r}, ...)."
+            )
