@@ -375,3 +375,29 @@ def test_fine_tuning_backbone_gets_the_options_and_preprocessing_of_its_weights(
     x = np.random.default_rng(1).normal(0, 40, (2, 64, 64, 3)).astype("float32")
     want = features_reference("resnet50", folder, 64)(x).numpy().mean(axis=(1, 2))
     np.testing.assert_allclose(backbone.model(x), want, rtol=1e-5, atol=1e-4 * np.abs(want).max())
+
+
+def test_a_model_built_with_other_options_is_refused_in_one_line_for_either_publisher(tmp_path):
+    """keras.applications ResNets are v1 (``stride_on="1x1"``), torchvision's v1.5 ("3x3")."""
+    import zoo
+    from zoo.bridge.imagenet import load_torch_file
+    from zoo.bridge.keras_h5 import load_keras_h5
+    from zoo.bridge.torchvision import torch_source
+    from zoo.weights import WeightsError
+
+    path = str(tmp_path / "never_read.h5")
+    cases = (  # (arch, stride_on the model has, loader, publisher)
+        ("resnet50", "3x3", lambda m: load_keras_h5(m, path), "keras.applications"),
+        ("resnet18", "1x1", lambda m: load_torch_file(m, path, source=torch_source("resnet18")),
+         "torch"),
+    )  # fmt: skip
+    for arch, stride_on, load, kind in cases:
+        model = zoo.build_model(arch, stride_on=stride_on, include_top=False,
+                                input_shape=(32, 32, 3))  # fmt: skip
+        with pytest.raises(WeightsError) as info:
+            load(model)
+        want = "1x1" if stride_on == "3x3" else "3x3"
+        message = str(info.value)
+        assert message.startswith(f"{path!r}: {kind}") and "\n" not in message
+        assert f"{arch} weights need stride_on={want!r}; the model has stride_on=" in message
+        assert f"zoo.build_model({arch!r}, stride_on={want!r}, ...)" in message
